@@ -1,0 +1,18 @@
+"""course_lib: the helper package of the Event-Driven Python course.
+
+What it is: small, readable models of how programs wait, each module meant to be
+opened and read by a student next to the notebook that uses it.
+
+- ``workload``   tasks made of cpu and io steps (the course's one workload)
+- ``models``     the three programming models run on a virtual clock
+- ``timeline``   segments, timelines and the one drawing function for all of them
+- ``tracer``     records spans from real code so a measured run draws like a simulated one
+- ``loop``       a step-able event loop (virtual clock or a real selector)
+- ``check``      exercise checks that answer with a hint, not a traceback
+- ``exercises``  makes the student notebooks from the solution notebooks
+
+What it is not: a production event loop or server framework. It favours being read
+over being fast, and uses the names asyncio uses so what you learn here transfers.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,161 @@
+"""Exercise checks: ``check("NN.name", *objects)`` drives a student's code and answers.
+
+What it is: one small registry. Each chapter has a module ``course_lib/check/chNN.py``
+whose functions are registered with ``@exercise("NN.name")``. ``check`` finds the
+function, calls it with the student's objects, and
+
+- on success prints one line (``✔ 01.makespan passed: ...``) and returns ``None``;
+- on failure raises ``CheckFailed`` whose message is one short hint. Jupyter shows
+  only that hint (no traceback), while nbclient, nbval and nbgrader still see an
+  error, so an automatic grader counts it as a failed test.
+
+A check function receives the student's objects as positional arguments and two
+keyword arguments: ``rng`` (a seeded ``random.Random``, so a failing case can be
+reproduced) and ``extra`` (``True`` when the grader asks for the hidden extra cases).
+It may return a short summary string for the pass line.
+
+What it is not: a comparison of printed text. Checks call the student's functions,
+feed them random inputs and test properties of what comes back.
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+import re
+import traceback
+import zlib
+from dataclasses import dataclass
+from typing import Callable
+
+__all__ = ["check", "CheckFailed", "exercise", "expect", "results", "known_exercises"]
+
+
+class CheckFailed(Exception):
+    """A check did not pass. ``str(error)`` is the hint for the student."""
+
+    def __init__(self, hint: str, exercise_id: str | None = None):
+        super().__init__(hint)
+        self.hint = hint
+        self.exercise_id = exercise_id
+
+    def __str__(self) -> str:
+        prefix = f"{self.exercise_id}: " if self.exercise_id else ""
+        return prefix + self.hint
+
+    def _render_traceback_(self):
+        # IPython calls this instead of printing a traceback: the student sees the hint only.
+        return [f"\x1b[1;31m✘ CheckFailed\x1b[0m {self}"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    exercise_id: str
+    passed: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class _Exercise:
+    exercise_id: str
+    title: str
+    function: Callable
+
+
+_REGISTRY: dict[str, _Exercise] = {}
+results: list[CheckResult] = []  # every check run in this process, in order (the grader reads it)
+
+_ID = re.compile(r"^(\d\d)\.[a-z0-9_]+$")
+
+
+def exercise(exercise_id: str, title: str = ""):
+    """Register the decorated function as the check of ``exercise_id`` (``"NN.name"``)."""
+    if not _ID.match(exercise_id):
+        raise ValueError(f"exercise_id must look like '01.makespan', got {exercise_id!r}")
+
+    def register(function: Callable) -> Callable:
+        _REGISTRY[exercise_id] = _Exercise(exercise_id, title, function)
+        return function
+
+    return register
+
+
+def expect(condition: object, hint: str) -> None:
+    """Fail the running check with ``hint`` unless ``condition`` is true."""
+    if not condition:
+        raise CheckFailed(hint)
+
+
+def known_exercises() -> list[str]:
+    """Every exercise id of every chapter module that exists."""
+    from pathlib import Path
+
+    for path in sorted(Path(__file__).parent.glob("ch[0-9][0-9].py")):
+        importlib.import_module(f"{__name__}.{path.stem}")
+    return sorted(_REGISTRY)
+
+
+def _lookup(exercise_id: object) -> _Exercise:
+    if not isinstance(exercise_id, str) or not _ID.match(exercise_id):
+        raise CheckFailed(f"the first argument of check() is an exercise id like '01.makespan', got {exercise_id!r}")
+    if exercise_id not in _REGISTRY:
+        try:
+            importlib.import_module(f"{__name__}.ch{exercise_id[:2]}")
+        except ModuleNotFoundError:
+            pass
+    if exercise_id not in _REGISTRY:
+        same_chapter = [e for e in known_exercises() if e[:2] == exercise_id[:2]]
+        raise CheckFailed(f"there is no exercise {exercise_id!r}; this chapter has {', '.join(same_chapter) or 'none'}")
+    return _REGISTRY[exercise_id]
+
+
+def _seed(exercise_id: str) -> int:
+    return zlib.crc32(exercise_id.encode())
+
+
+def _where(tb) -> str:
+    """Point at the innermost frame of the student's code (outside course_lib)."""
+    package_dir = __file__.rsplit("course_lib", 1)[0] + "course_lib"
+    frames = [f for f in traceback.extract_tb(tb) if not f.filename.startswith(package_dir)]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    return f" (in {frame.name}, line {frame.lineno})"
+
+
+def check(exercise_id: str, *objects, extra: bool = False, seed: int | None = None) -> None:
+    """Run the checks of ``exercise_id`` against the student's ``objects``."""
+    try:
+        entry = _lookup(exercise_id)
+    except CheckFailed as failure:
+        results.append(CheckResult(str(exercise_id), False, failure.hint))
+        raise CheckFailed(failure.hint) from None
+    rng = random.Random(_seed(exercise_id) if seed is None else seed)
+    try:
+        summary = entry.function(*objects, rng=rng, extra=extra)
+    except CheckFailed as failure:
+        hint = failure.hint
+    except NotImplementedError:
+        hint = "not written yet: replace `raise NotImplementedError()` with your code, run that cell, then this one."
+    except RecursionError:
+        hint = "your code recursed without end (RecursionError): look for a function that calls itself or a callback that reschedules itself at once."
+    except Exception as error:  # the student's code raised: name it, don't dump a traceback
+        message = str(error).splitlines()[0][:200] if str(error) else ""
+        hint = f"your code raised {type(error).__name__}{': ' + message if message else ''}{_where(error.__traceback__)}"
+    else:
+        results.append(CheckResult(exercise_id, True, summary or ""))
+        _record_progress(exercise_id)
+        print(f"✔ {exercise_id} passed" + (f": {summary}" if summary else ""))
+        return None
+    results.append(CheckResult(exercise_id, False, hint))
+    raise CheckFailed(hint, exercise_id) from None
+
+
+def _record_progress(exercise_id: str) -> None:
+    try:
+        from course_lib import progress
+
+        progress.record(exercise_id)
+    except Exception:  # progress is a convenience; never let it fail a check
+        pass
+

@@ -1,0 +1,84 @@
+"""Progress: which exercises you have passed, kept in a small JSON file.
+
+What it is: ``record(id)`` (called by ``check`` on every pass) and ``show()``, a table
+of every exercise of the course with a tick for those passed.
+
+Where the file lives: ``$EDP_PROGRESS_FILE`` if set (an empty value switches
+recording off, as the grader and the tests do), else
+``~/.event-driven-python/progress.json``.
+
+What it is not: a grade. Grading runs the checks afresh (``python -m course_lib.grade``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+__all__ = ["record", "passed", "show", "reset"]
+
+
+def _path() -> Path | None:
+    value = os.environ.get("EDP_PROGRESS_FILE")
+    if value is None:
+        return Path.home() / ".event-driven-python" / "progress.json"
+    return Path(value) if value else None
+
+
+def passed() -> dict[str, str]:
+    """Exercise id -> when it was first passed (ISO date)."""
+    path = _path()
+    if path is None or not path.exists():
+        return {}
+    try:
+        return dict(json.loads(path.read_text()))
+    except (ValueError, OSError):
+        return {}
+
+
+def record(exercise_id: str) -> None:
+    path = _path()
+    if path is None:
+        return
+    done = passed()
+    if exercise_id in done:
+        return
+    done[exercise_id] = time.strftime("%Y-%m-%d %H:%M")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(done, indent=1, sort_keys=True))
+
+
+def reset() -> None:
+    """Forget every pass (the file is removed)."""
+    path = _path()
+    if path is not None and path.exists():
+        path.unlink()
+
+
+class _ProgressTable:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def __repr__(self):
+        done = sum(1 for _, when in self.rows if when)
+        lines = [f"{done} of {len(self.rows)} exercises passed"]
+        lines += [f"  {'✔' if when else '·'} {eid:<28} {when or ''}" for eid, when in self.rows]
+        return "\n".join(lines)
+
+    def _repr_html_(self):
+        done = sum(1 for _, when in self.rows if when)
+        body = "".join(
+            f"<tr><td>{'✔' if when else '·'}</td><td><code>{eid}</code></td><td>{when or ''}</td></tr>"
+            for eid, when in self.rows
+        )
+        return f"<p><b>{done} of {len(self.rows)} exercises passed</b></p><table>{body}</table>"
+
+
+def show() -> _ProgressTable:
+    """A table of every exercise of the course, ticked where you have passed it."""
+    from course_lib.check import known_exercises
+
+    done = passed()
+    return _ProgressTable([(eid, done.get(eid, "")) for eid in known_exercises()])
