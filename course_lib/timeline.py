@@ -48,12 +48,13 @@ class Timeline:
     """A list of segments, with the questions one asks of it."""
 
     def __init__(self, segments=(), title: str = "", tasks=None):
-        self.segments: list[Segment] = sorted(segments, key=lambda s: (s.start, s.end))
-        for s in self.segments:
+        segments = list(segments)
+        for s in segments:
             if not isinstance(s, Segment):
                 raise TypeError(f"segments must be Segment objects, got {type(s).__name__}")
             if s.end < s.start:
                 raise ValueError(f"segment ends before it starts: {s}")
+        self.segments: list[Segment] = sorted(segments, key=lambda s: (s.start, s.end))
         self.title = title
         names = list(tasks) if tasks is not None else []
         for s in self.segments:
