@@ -1,0 +1,353 @@
+"""A thread interleaving explorer: tiny threads, shared memory, every possible order.
+
+What it is: a deterministic stand-in for threads. Each thread is a short program of
+*atomic steps* (a step is never interrupted half-way) over shared memory; each thread
+has its own private registers. The instruction set, one instruction per line::
+
+    load r, counter      register r = shared variable counter
+    store counter, r     shared variable counter = register r (or a number: store counter, 0)
+    add r, 1             r = r + 1     (the second operand: a register or a number)
+    sub r, x             r = r - x
+    acquire L            take lock L; if another thread holds it, wait (blocked)
+    release L            give lock L back (only the thread holding it may)
+
+``# comments`` and blank lines are ignored. A ``Scheduler`` runs the threads one step
+at a time, in an order you choose (a *schedule*: the list of thread names that step,
+in turn) or round robin when the schedule runs out::
+
+    programs = {"T1": ["load r, counter", "add r, 1", "store counter, r"],
+                "T2": ["load r, counter", "add r, 1", "store counter, r"]}
+    sim = Scheduler(programs, {"counter": 0}, schedule=["T1", "T2", "T1", "T2", "T1", "T2"])
+    sim.run(); sim.memory                      # {'counter': 1}: an update was lost
+
+``search(programs, memory, invariant)`` looks for a schedule that ends with the
+invariant false, or in a *deadlock* (no thread can step, yet not all have finished):
+exhaustively for small programs (every schedule), or ``tries`` random ones with a seed.
+``interleavings(...)`` yields every finished run, for counting and for tests.
+A ``Scheduler`` follows the course's steppable protocol (``step``, ``done``,
+``snapshot``, ``timeline``), so ``widgets.Stepper`` can step it.
+
+What it is not: a model of real hardware or of Python. Real threads are interrupted
+between machine instructions, caches and compilers reorder memory accesses, and
+CPython's bytecode is not this instruction set. Programs here have no jumps, so every
+run is finite; the explorer shows *which orders are possible* and nothing about timing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+from dataclasses import dataclass
+
+from course_lib.timeline import Segment, Timeline
+
+__all__ = ["ProgramError", "Instruction", "Scheduler", "SearchResult", "search", "interleavings", "parse"]
+
+_NAME = re.compile(r"^[A-Za-z_]\w*$")
+_INT = re.compile(r"^[+-]?\d+$")
+_OPERANDS = {"load": ("reg", "var"), "store": ("var", "src"), "add": ("reg", "src"), "sub": ("reg", "src"),
+             "acquire": ("lock",), "release": ("lock",)}
+
+
+class ProgramError(ValueError):
+    """A program or a schedule that cannot run; the message names the problem."""
+
+
+@dataclass(frozen=True)
+class Instruction:
+    op: str
+    args: tuple
+    text: str
+    line: int = 0  # line number in the program as written
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse(thread: str, program) -> tuple:
+    """Turn one thread's program (a list of lines, or one string) into Instructions."""
+    lines = program.splitlines() if isinstance(program, str) else program
+    if isinstance(lines, (bytes, dict)) or not hasattr(lines, "__iter__"):
+        raise ProgramError(f"thread {thread!r}: a program is a list of instruction strings, got {type(program).__name__}")
+    out = []
+    for n, line in enumerate(lines, 1):
+        if not isinstance(line, str):
+            raise ProgramError(f"thread {thread!r} line {n}: an instruction is a string like 'load r, x', got {line!r}")
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        op, _, rest = text.partition(" ")
+        args = tuple(a.strip() for a in rest.split(",")) if rest.strip() else ()
+        where = f"thread {thread!r} line {n} {text!r}"
+        if op not in _OPERANDS:
+            raise ProgramError(f"{where}: unknown instruction {op!r}; known: {', '.join(_OPERANDS)}")
+        kinds = _OPERANDS[op]
+        if len(args) != len(kinds):
+            raise ProgramError(f"{where}: {op} takes {len(kinds)} operand{'s' * (len(kinds) > 1)}, got {len(args)}")
+        for a, k in zip(args, kinds):
+            if not (_NAME.match(a) or (k == "src" and _INT.match(a))):
+                raise ProgramError(f"{where}: {a!r} is not a {'name or number' if k == 'src' else 'name'}")
+        out.append(Instruction(op, tuple(int(a) if _INT.match(a) else a for a in args), f"{op} {', '.join(args)}".strip(), n))
+    return tuple(out)
+
+
+def _validate(programs: dict, memory: dict) -> None:
+    """Static checks: unknown variables, registers used before set, releasing a lock not held."""
+    locks = {i.args[0] for p in programs.values() for i in p if i.op in ("acquire", "release")}
+    for name in locks & set(memory):
+        raise ProgramError(f"{name!r} is used both as a lock and as a shared variable")
+    for thread, program in programs.items():
+        regs, held = set(), set()
+        for ins in program:
+            where = f"thread {thread!r} line {ins.line} {ins.text!r}"
+            kinds = _OPERANDS[ins.op]
+            for a, k in zip(ins.args, kinds):
+                if k == "var" and a not in memory:
+                    raise ProgramError(f"{where}: unknown shared variable {a!r}; memory has {', '.join(memory) or 'nothing'}")
+                if k == "src" and isinstance(a, str) or k == "reg" and ins.op != "load":
+                    if a in memory:
+                        raise ProgramError(f"{where}: {a!r} is a shared variable; load it into a register first")
+                    if a not in regs:
+                        raise ProgramError(f"{where}: register {a!r} has no value yet; set it with 'load {a}, <variable>'")
+            if ins.op == "load":
+                if ins.args[0] in memory:
+                    raise ProgramError(f"{where}: {ins.args[0]!r} is a shared variable, not a register; "
+                                       "name registers differently (e.g. r)")
+                regs.add(ins.args[0])
+            elif ins.op == "release":
+                if ins.args[0] not in held:
+                    raise ProgramError(f"{where}: releases lock {ins.args[0]!r}, which this thread does not hold there")
+                held.discard(ins.args[0])
+            elif ins.op == "acquire":
+                held.add(ins.args[0])
+
+
+class Scheduler:
+    """Runs the threads of ``programs`` over shared ``memory``, one atomic step per ``step()``."""
+
+    def __init__(self, programs: dict, memory: dict | None = None, schedule=None):
+        if not isinstance(programs, dict) or not programs:
+            raise ProgramError(f"programs must be a non-empty dict {{thread name: list of instructions}}, got {programs!r}")
+        memory = dict(memory or {})
+        for k, v in memory.items():
+            if not isinstance(k, str) or not _NAME.match(k) or isinstance(v, bool) or not isinstance(v, int):
+                raise ProgramError(f"memory must map variable names to integers, got {k!r}: {v!r}")
+        self.programs = {str(t): parse(t, p) for t, p in programs.items()}
+        _validate(self.programs, memory)
+        self.names = list(self.programs)
+        self.initial = dict(memory)
+        self.memory = memory
+        self.pc = {t: 0 for t in self.names}
+        self.registers = {t: {} for t in self.names}
+        self.locks = {i.args[0]: None for p in self.programs.values() for i in p if i.op == "acquire"}
+        self.plan = [] if schedule is None else list(schedule)
+        self.schedule: list[str] = []        # who actually stepped, in order
+        self.history: list[tuple] = []       # (thread, pc, instruction, states of all threads before the step)
+        self.last = "nothing yet"
+
+    # -- state ------------------------------------------------------------------
+    def state(self, thread: str) -> str:
+        """'finished', 'blocked on X' or 'ready'."""
+        program, pc = self.programs[thread], self.pc[thread]
+        if pc >= len(program):
+            return "finished"
+        ins = program[pc]
+        if ins.op == "acquire" and self.locks[ins.args[0]] is not None:
+            return f"blocked on {ins.args[0]}"
+        return "ready"
+
+    def runnable(self) -> list:
+        return [t for t in self.names if self.state(t) == "ready"]
+
+    @property
+    def finished(self) -> bool:
+        return all(self.state(t) == "finished" for t in self.names)
+
+    @property
+    def deadlocked(self) -> bool:
+        return not self.runnable() and not self.finished
+
+    @property
+    def done(self) -> bool:
+        return not self.runnable()
+
+    def clone(self) -> "Scheduler":
+        new = object.__new__(Scheduler)
+        new.__dict__.update(self.__dict__)
+        new.memory, new.pc, new.locks = dict(self.memory), dict(self.pc), dict(self.locks)
+        new.registers = {t: dict(r) for t, r in self.registers.items()}
+        new.plan, new.schedule, new.history = list(self.plan), list(self.schedule), list(self.history)
+        return new
+
+    # -- stepping -----------------------------------------------------------------
+    def _next_thread(self) -> str:
+        if len(self.schedule) < len(self.plan):
+            return self.plan[len(self.schedule)]
+        ready = self.runnable()
+        after = self.names.index(self.schedule[-1]) + 1 if self.schedule else 0
+        return min(ready, key=lambda t: (self.names.index(t) - after) % len(self.names))
+
+    def step(self, thread: str | None = None) -> str:
+        """Run one atomic step of ``thread`` (default: next in the schedule, else round robin)."""
+        if thread is None:
+            if self.done:
+                raise RuntimeError(f"nothing can step: {self._why_done()}")
+            thread = self._next_thread()
+        where = f"schedule[{len(self.schedule)}]"
+        if thread not in self.programs:
+            raise ProgramError(f"{where} is {thread!r}, which is not a thread; threads are {', '.join(self.names)}")
+        state = self.state(thread)
+        if state == "finished":
+            raise ProgramError(f"{where}: {thread} has finished and cannot step")
+        if state != "ready":
+            lock = state.split()[-1]
+            raise ProgramError(f"{where}: {thread} is {state} (held by {self.locks[lock]}) and cannot step")
+        before = {t: self.state(t) for t in self.names}
+        ins, regs = self.programs[thread][self.pc[thread]], self.registers[thread]
+        val = lambda a: a if isinstance(a, int) else regs[a]  # noqa: E731
+        if ins.op == "load":
+            regs[ins.args[0]] = self.memory[ins.args[1]]
+            effect = f"{ins.args[0]} = {regs[ins.args[0]]}"
+        elif ins.op == "store":
+            self.memory[ins.args[0]] = val(ins.args[1])
+            effect = f"{ins.args[0]} = {self.memory[ins.args[0]]}"
+        elif ins.op in ("add", "sub"):
+            regs[ins.args[0]] += val(ins.args[1]) * (1 if ins.op == "add" else -1)
+            effect = f"{ins.args[0]} = {regs[ins.args[0]]}"
+        elif ins.op == "acquire":
+            self.locks[ins.args[0]] = thread
+            effect = f"{thread} holds {ins.args[0]}"
+        else:  # release; _validate made sure the thread holds it
+            self.locks[ins.args[0]] = None
+            effect = f"{ins.args[0]} is free"
+        self.history.append((thread, self.pc[thread], ins, before))
+        self.pc[thread] += 1
+        self.schedule.append(thread)
+        self.last = f"{thread}: {ins.text}  →  {effect}"
+        if self.deadlocked:
+            self.last += f"  — DEADLOCK: {self._why_done()}"
+        return self.last
+
+    def run(self, max_steps: int | None = None) -> "Scheduler":
+        """Step until no thread can step (or ``max_steps``); returns self."""
+        for _ in itertools.count() if max_steps is None else range(max_steps):
+            if self.done:
+                break
+            self.step()
+        return self
+
+    def _why_done(self) -> str:
+        if self.finished:
+            return "every thread has finished"
+        waits = [f"{t} waits for {s.split()[-1]} (held by {self.locks[s.split()[-1]]})"
+                 for t in self.names if (s := self.state(t)).startswith("blocked")]
+        return ", ".join(waits)
+
+    # -- the steppable protocol -----------------------------------------------------
+    def snapshot(self) -> dict:
+        threads = [{"name": t, "pc": self.pc[t],
+                    "next": str(self.programs[t][self.pc[t]]) if self.pc[t] < len(self.programs[t]) else "—",
+                    "state": self.state(t), "registers": dict(self.registers[t])} for t in self.names]
+        return {"clock": len(self.schedule), "threads": threads, "memory": dict(self.memory),
+                "locks": dict(self.locks), "last": self.last}
+
+    def timeline(self) -> Timeline:
+        """One time unit per step: the thread that stepped runs; blocked threads wait; ready ones are hatched."""
+        segs = []
+        for k, (thread, pc, ins, before) in enumerate(self.history):
+            segs.append(Segment(thread, "cpu", k, k + 1, step=pc))
+            for t, s in before.items():
+                kind = "ready" if s == "ready" else "blocked" if s.startswith("blocked") else None
+                if t != thread and kind:
+                    segs.append(Segment(t, kind, k, k + 1))
+        merged = []  # join neighbouring waiting segments of one thread into one bar
+        for s in sorted(segs, key=lambda s: (s.task, s.start)):
+            if merged and s.kind != "cpu" and merged[-1].task == s.task and merged[-1].kind == s.kind \
+                    and merged[-1].end == s.start:
+                merged[-1] = Segment(s.task, s.kind, merged[-1].start, s.end)
+            else:
+                merged.append(s)
+        return Timeline(merged, title="interleaving explorer (one step = one time unit)", tasks=self.names)
+
+    def __repr__(self) -> str:
+        return f"Scheduler({len(self.names)} threads, step {len(self.schedule)}, memory={self.memory})"
+
+
+@dataclass
+class SearchResult:
+    """What ``search`` found: ``schedule`` is a bad schedule, or None if none was found."""
+
+    schedule: list | None
+    explored: int
+    problem: str = ""          # "deadlock" or "invariant broken" (empty if nothing was found)
+    memory: dict | None = None  # shared memory at the end of the bad schedule
+    exhaustive: bool = True     # True if every schedule was tried
+
+    def __str__(self) -> str:
+        if self.schedule is None:
+            if self.exhaustive:
+                return f"no bad schedule: all {_plural(self.explored, 'possible schedule')} end well"
+            return f"no bad schedule in {_plural(self.explored, 'random schedule')} (not a proof: others may exist)"
+        return (f"{self.problem} after schedule {', '.join(self.schedule)} "
+                f"(memory {self.memory}; found after exploring {_plural(self.explored, 'schedule')})")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def interleavings(programs: dict, memory: dict | None = None, limit: int = 200_000):
+    """Yield the finished ``Scheduler`` of every possible schedule (finished or deadlocked), depth first."""
+    stack, count = [Scheduler(programs, memory)], 0
+    while stack:
+        sim = stack.pop()
+        ready = sim.runnable()
+        if not ready:
+            count += 1
+            if count > limit:
+                raise ProgramError(f"more than limit={limit} schedules; use search(..., tries=N) for a random search")
+            yield sim
+            continue
+        for t in reversed(ready):
+            child = sim.clone()
+            child.step(t)
+            stack.append(child)
+
+
+def search(programs: dict, memory: dict | None = None, invariant=None, *, tries: int | None = None,
+           seed: int = 0, limit: int = 200_000) -> SearchResult:
+    """Look for a schedule ending in a deadlock or with ``invariant(memory)`` false.
+
+    ``tries=None``: every schedule (depth first; at most ``limit``). ``tries=N``: N random
+    schedules, reproducible with ``seed``. Returns a ``SearchResult``.
+    """
+    if invariant is not None and not callable(invariant):
+        raise TypeError(f"invariant must be a function memory -> bool, got {type(invariant).__name__}")
+
+    def bad(sim):
+        if sim.deadlocked:
+            return "deadlock"
+        return "invariant broken" if invariant is not None and not invariant(dict(sim.memory)) else ""
+
+    explored = 0
+    if tries is None:
+        runs = interleavings(programs, memory, limit)
+    else:
+        if isinstance(tries, bool) or not isinstance(tries, int) or tries < 1:
+            raise ValueError(f"tries must be None (every schedule) or an int >= 1, got {tries!r}")
+        rng, start = random.Random(seed), Scheduler(programs, memory)
+
+        def random_runs():
+            for _ in range(tries):
+                sim = start.clone()
+                while not sim.done:
+                    sim.step(rng.choice(sim.runnable()))
+                yield sim
+        runs = random_runs()
+    for sim in runs:
+        explored += 1
+        problem = bad(sim)
+        if problem:
+            return SearchResult(sim.schedule, explored, problem, dict(sim.memory), tries is None)
+    return SearchResult(None, explored, "", None, tries is None)
