@@ -1,0 +1,205 @@
+"""The checks of chapter 02 pass good answers and fail wrong ones with a one-line hint."""
+
+import select
+import socket
+import threading
+import time
+
+import pytest
+
+from course_lib.check import CheckFailed, check
+
+
+# --------------------------------------------------------------------------- recv_exactly
+def recv_exactly_good(sock, n):
+    data = bytearray()
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise EOFError(f"peer closed after {len(data)} of {n} bytes")
+        data += chunk
+    return bytes(data)
+
+
+def recv_exactly_single_recv(sock, n):
+    return sock.recv(n)
+
+
+def recv_exactly_overreads(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data[:n]
+
+
+def recv_exactly_spins_on_eof(sock, n):
+    data = b""
+    while len(data) < n:
+        data += sock.recv(n - len(data))  # never notices b"": loops forever once the peer closed
+    return data
+
+
+def recv_exactly_returns_short(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def recv_exactly_value_error(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ValueError("closed")
+        data += chunk
+    return data
+
+
+def blank(*args):
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+def _hint(exercise_id, function):
+    with pytest.raises(CheckFailed) as info:
+        check(exercise_id, function)
+    text = str(info.value)
+    assert "\n" not in text and len(text) < 300
+    return text
+
+
+def test_recv_exactly_passes_a_correct_answer(capsys):
+    check("02.recv_exactly", recv_exactly_good)
+    assert "✔ 02.recv_exactly passed" in capsys.readouterr().out
+
+
+def test_recv_exactly_passes_with_asyncio_style_error():
+    import asyncio
+
+    def good(sock, n):
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            if not chunk:
+                raise asyncio.IncompleteReadError(data, n)  # a subclass of EOFError
+            data += chunk
+        return data
+
+    check("02.recv_exactly", good)
+
+
+@pytest.mark.parametrize(
+    "function, words",
+    [
+        (blank, "not written yet"),
+        (recv_exactly_single_recv, "fewer bytes"),
+        (recv_exactly_overreads, "n - len(data)"),
+        (recv_exactly_returns_short, "EOFError"),
+        (recv_exactly_value_error, "EOFError"),
+    ],
+)
+def test_recv_exactly_fails_with_a_hint(function, words):
+    assert words in _hint("02.recv_exactly", function)
+
+
+def test_recv_exactly_stops_a_loop_that_spins_on_eof():
+    before = {t for t in threading.enumerate()}
+    start = time.perf_counter()
+    assert "EOFError" in _hint("02.recv_exactly", recv_exactly_spins_on_eof)
+    assert time.perf_counter() - start < 60
+    time.sleep(0.2)
+    assert {t for t in threading.enumerate() if t.is_alive()} <= before  # the spinning thread was stopped
+
+
+def test_recv_exactly_check_is_repeatable(capsys):
+    check("02.recv_exactly", recv_exactly_good)
+    check("02.recv_exactly", recv_exactly_good)
+    first, second = capsys.readouterr().out.splitlines()
+    assert first == second
+
+
+# --------------------------------------------------------------------------- wait_for_data
+def wait_blocking(sock):
+    sock.setblocking(True)
+    return sock.recv(4096)
+
+
+def wait_select(sock):
+    select.select([sock], [], [])
+    return sock.recv(4096)
+
+
+def busy_poll(sock):
+    while True:
+        try:
+            return sock.recv(4096)
+        except BlockingIOError:
+            pass
+
+
+def no_wait(sock):
+    return sock.recv(4096)
+
+
+@pytest.mark.parametrize("function", [wait_blocking, wait_select])
+def test_wait_for_data_passes_sleeping_waits(function, capsys):
+    check("02.wait_for_data", function)
+    assert "passed" in capsys.readouterr().out
+
+
+def test_wait_for_data_catches_a_busy_poll():
+    assert "EAGAIN" in _hint("02.wait_for_data", busy_poll)
+
+
+def test_wait_for_data_explains_blocking_io_error():
+    assert "BlockingIOError" in _hint("02.wait_for_data", no_wait)
+
+
+def test_wait_for_data_blank():
+    assert "not written yet" in _hint("02.wait_for_data", blank)
+
+
+# --------------------------------------------------------------------------- io_models
+RIGHT = {"A": "blocking", "B": "non-blocking", "C": "multiplexing", "D": "signal-driven",
+         "E": "blocking", "F": "multiplexing", "G": "asynchronous"}
+
+
+def test_io_models_passes_and_accepts_spelling_variants(capsys):
+    check("02.io_models", lambda: RIGHT)
+    check("02.io_models", lambda: {**RIGHT, "B": "Non blocking", "C": "I/O multiplexing", "G": "async"})
+    assert capsys.readouterr().out.count("passed") == 2
+
+
+@pytest.mark.parametrize(
+    "answers, words",
+    [
+        ({**RIGHT, "E": "non-blocking"}, "6 of 7 right. E:"),
+        ({**RIGHT, "F": "asynchronous"}, "F:"),
+        ({k: v for k, v in RIGHT.items() if k != "D"}, "no answer for snippet D"),
+        ({**RIGHT, "C": "epoll-ish"}, "not one of"),
+        ([1, 2], "must return a dict"),
+    ],
+)
+def test_io_models_fails_with_a_hint(answers, words):
+    assert words in _hint("02.io_models", lambda: answers)
+
+
+def test_io_models_blank():
+    assert "not written yet" in _hint("02.io_models", blank)
+
+
+def test_checks_leave_no_threads_or_servers():
+    before = {t for t in threading.enumerate()}
+    check("02.wait_for_data", wait_blocking)
+    check("02.recv_exactly", recv_exactly_good)
+    with pytest.raises(CheckFailed):
+        check("02.wait_for_data", busy_poll)
+    time.sleep(0.2)
+    assert {t for t in threading.enumerate() if t.is_alive()} <= before
