@@ -102,7 +102,8 @@ def render_state(snapshot: dict) -> str:
     if others:
         parts.append(f"<div style='{_BOX};display:inline-block'><b>other</b><br>{_table(others)}</div>")
     clock = snapshot.get("clock")
-    head = f"<div style='font-family:monospace;margin-bottom:4px'>clock = {_esc(_num(clock))} s</div>" if clock is not None else ""
+    unit = " s" if isinstance(clock, float) else ""
+    head = f"<div style='font-family:monospace;margin-bottom:4px'>clock = {_esc(_num(clock))}{unit}</div>" if clock is not None else ""
     return f"<div class='edp-stepper-state' style='font-family:sans-serif;font-size:13px'>{head}<div>{''.join(parts)}</div></div>"
 
 
@@ -117,8 +118,11 @@ def _ticks(xmax: float) -> list[float]:
     return [i * step for i in range(int(xmax / step + 1e-9) + 1)]
 
 
-def render_timeline_svg(timeline, clock=None, last_step=None, points=(), width=640) -> str:
-    """Draw a Timeline (or, if None, ``points`` = [(step, clock)]) as an inline SVG string."""
+def render_timeline_svg(timeline, clock=None, new=(), points=(), width=640) -> str:
+    """Draw a Timeline (or, if None, ``points`` = [(step, clock)]) as an inline SVG string.
+
+    Segments in ``new`` (what the last step added) and the last point are outlined in red.
+    """
     from course_lib.timeline import IO_GREY, PALETTE
 
     if timeline is not None:
@@ -139,7 +143,8 @@ def render_timeline_svg(timeline, clock=None, last_step=None, points=(), width=6
     for t in _ticks(xmax):
         out.append(f"<line x1='{x(t):.1f}' y1='{top}' x2='{x(t):.1f}' y2='{height - 24}' stroke='#e4e4e4'/>")
         out.append(f"<text x='{x(t):.1f}' y='{height - 12}' text-anchor='middle' fill='#444'>{t:.4g}</text>")
-    out.append(f"<text x='{left + plot_w}' y='{height - 1}' text-anchor='end' fill='#444'>time (s)</text>")
+    unit = "time (s)" if isinstance(clock, float) or clock is None else "time"
+    out.append(f"<text x='{left + plot_w}' y='{height - 1}' text-anchor='end' fill='#444'>{unit}</text>")
     rows = {name: i for i, name in enumerate(tasks)}
     for name, i in rows.items():
         out.append(f"<text x='{left - 6}' y='{top + row_h * i + 15}' text-anchor='end'>{_esc(name)[:14]}</text>")
@@ -150,13 +155,13 @@ def render_timeline_svg(timeline, clock=None, last_step=None, points=(), width=6
                  "io": {"fill": IO_GREY, "fill-opacity": "0.55"},
                  "ready": {"fill": "white", "stroke": colours[s.task], "stroke-dasharray": "3,2"},
                  "switch": {"fill": "black"}}.get(s.kind, {"fill": "#dddddd", "stroke": "#888888", "stroke-width": "0.5"})
-        if last_step is not None and s.step == last_step:
+        if s in new:
             style.update({"stroke": "#d00", "stroke-width": "2"})
         attrs = " ".join(f"{k}='{v}'" for k, v in style.items())
         out.append(f"<rect x='{x(s.start):.1f}' y='{y}' width='{w:.1f}' height='{h}' {attrs}><title>{_esc(s.task)} {_esc(s.kind)} "
                    f"{s.start:.4g}-{s.end:.4g} s</title></rect>")
     for step, c in points:
-        colour = "#d00" if step == last_step else PALETTE[0]
+        colour = "#d00" if step == len(points) - 1 else PALETTE[0]
         out.append(f"<circle cx='{x(c):.1f}' cy='{top + row_h / 2}' r='4' fill='{colour}'><title>step {step} at {c:.4g} s</title></circle>")
     if clock is not None:
         out.append(f"<line x1='{x(clock):.1f}' y1='{top}' x2='{x(clock):.1f}' y2='{height - 24}' stroke='#d00' stroke-dasharray='4,3'/>")
@@ -227,6 +232,7 @@ class Stepper:
     def _start(self):
         self._history: list[str] = []
         self._snapshots = [self._snapshot()]
+        self._seen, self._new = set(), set()
         self._refresh("ready: click Step for one event")
 
     @staticmethod
@@ -270,7 +276,7 @@ class Stepper:
         line = str(self._obj.step())
         self._history.append(line)
         self._snapshots.append(self._snapshot())
-        self._refresh(line)
+        self._refresh(line, stepped=True)
         return line
 
     def back(self):
@@ -281,13 +287,16 @@ class Stepper:
         self.pause()
         old_history, old_snaps = self._history[:target], self._snapshots[: target + 1]
         self._obj = self._build()
-        for _ in range(target):
+        self._seen = set()
+        for i in range(target):
+            if i == target - 1:
+                self._seen = set(self._segments() or ())
             self._obj.step()
         self._history, self._snapshots = old_history, old_snaps
         now = self._snapshot()
         warn = "" if now == old_snaps[-1] else " (warning: the replay did not reach the same state; is the run deterministic?)"
         self._snapshots[-1] = now
-        self._refresh((f"back to step {target}: " + (old_history[-1] if old_history else "the start")) + warn)
+        self._refresh((f"back to step {target}: " + (old_history[-1] if old_history else "the start")) + warn, stepped=True)
 
     def reset(self):
         """A fresh steppable from the factory, at step 0."""
@@ -352,23 +361,31 @@ class Stepper:
         return on_click
 
     # -- drawing ------------------------------------------------------------------------------------
-    def _timeline_html(self) -> str:
-        n = len(self._history)
+    def _segments(self):
+        tl_fn = getattr(self._obj, "timeline", None)
+        return tl_fn().segments if callable(tl_fn) else None
+
+    def _timeline_html(self, stepped: bool) -> str:
         clock = self.state.get("clock")
         tl_fn = getattr(self._obj, "timeline", None)
         if callable(tl_fn):
-            return render_timeline_svg(tl_fn(), clock=clock, last_step=n - 1 if n else None)
+            tl = tl_fn()
+            segs = set(tl.segments)
+            if stepped:
+                self._new = segs - self._seen
+            self._seen = segs
+            return render_timeline_svg(tl, clock=clock, new=self._new)
         points = [(i, s.get("clock", i)) for i, s in enumerate(self._snapshots[1:])]
-        return render_timeline_svg(None, clock=clock, last_step=n - 1 if n else None, points=points)
+        return render_timeline_svg(None, clock=clock, points=points)
 
-    def _refresh(self, line):
+    def _refresh(self, line, stepped=False):
         n, done, running = len(self._history), self.done, self.running
         if line is not None:
             prefix = f"step {n}: " if n and not line.startswith(("back", "⚠", "done")) else ""
             self._line = prefix + line
             self.last_line.value = f"<span style='font-family:monospace'>{_esc(self._line)}</span>"
             self.state_view.value = render_state(self.state)
-            self.timeline_view.value = self._timeline_html()
+            self.timeline_view.value = self._timeline_html(stepped)
         self.step_button.disabled = done
         self.run_button.disabled = done and not running
         self.run_button.description, self.run_button.icon = ("Pause", "pause") if running else ("Run", "play")

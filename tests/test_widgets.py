@@ -56,6 +56,10 @@ def test_back_replays_to_the_previous_state_exactly(k):
     assert s.state == fresh_states(k - 1)[k - 1]
     assert s.state == s.steppable.snapshot()
     assert "back to step" in s.last_line.value
+    t = Stepper(FakeLoop)                              # the same picture as stepping there directly
+    for _ in range(k - 1):
+        t.step()
+    assert (s.state_view.value, s.timeline_view.value) == (t.state_view.value, t.timeline_view.value)
     s.step()                                           # and it carries on exactly as before
     assert s.history == lines and s.state == fresh_states(k)[k]
 
