@@ -1,0 +1,204 @@
+"""Checks of chapter 03, "Threads".
+
+What it is: the checks behind ``exercises/03_threads.ipynb``.
+
+- ``03.transfer``       ``transfer(src, dst, amount)`` returns a program for the interleaving
+  explorer (``course_lib.threadsim``) that moves money between two shared variables under the
+  lock ``bank``. Checked over *every* interleaving of two and three transfers: the balances at
+  the end must be exactly right, and no schedule may deadlock.
+- ``03.atomic_counter`` a real-thread class ``Counter`` with ``value`` and ``update(fn)``, which
+  sets ``value = fn(value)`` as one indivisible step and returns the new value. Stressed by eight
+  real threads whose ``fn`` sleeps between reading and returning (an invitation to switch), and
+  by an ``fn`` that raises (the lock must still be released).
+- ``03.lock_order``     ``transfer_locked(src, dst, amount)``: a transfer that takes the two locks
+  ``lock_<src>`` and ``lock_<dst>``, checked over every interleaving of opposite transfers and of a
+  cycle of three: no deadlock, right balances.
+- ``03.pool_fetch``     ``fetch_all(address, lines, max_workers)`` fetches one response per line
+  from the slow server on a pool of threads; the server counts how many requests were in flight.
+
+What it is not: a timing benchmark. The only time limits are generous time-outs that stop a
+student's function that would never return.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from course_lib.check import CheckFailed, exercise, expect
+from course_lib.slowserver import SlowServer
+from course_lib.threadsim import ProgramError, Scheduler, search
+
+TIMEOUT = 20.0  # seconds a student's function may take before the check gives up on it
+
+
+def _program(function, *args) -> list:
+    call = f"{function.__name__}({', '.join(map(repr, args))})"
+    program = function(*args)
+    expect(isinstance(program, (list, tuple)) and all(isinstance(line, str) for line in program),
+           f"{call} should return a list of instruction strings like 'load r, a', got {program!r:.80}")
+    try:
+        Scheduler({"T1": program}, {name: 100 for name in args[:2]})
+    except ProgramError as error:
+        raise CheckFailed(f"{call} does not run: {error}") from None
+    return list(program)
+
+
+def _transfers_hold(function, transfers, accounts, lock_hint: str) -> int:
+    """Every interleaving of ``transfers`` [(src, dst, amount)] ends with the right balances."""
+    memory = {a: 100 for a in accounts}
+    want = dict(memory)
+    for src, dst, amount in transfers:
+        want[src] -= amount
+        want[dst] += amount
+    programs = {f"T{i + 1}": _program(function, *t) for i, t in enumerate(transfers)}
+    calls = ", ".join(f"{t} = {function.__name__}{args}" for t, args in zip(programs, transfers))
+    for t, args in zip(programs, transfers):
+        alone = Scheduler({t: programs[t]}, memory).run()
+        one = {a: 100 for a in accounts}
+        one[args[0]] -= args[2]
+        one[args[1]] += args[2]
+        expect(alone.finished and alone.memory == one,
+               f"run alone, {function.__name__}{args} leaves {alone.memory}; expected {one}")
+    try:
+        result = search(programs, memory, lambda m: m == want, limit=50_000)
+    except ProgramError:
+        raise CheckFailed(f"{calls} have more than 50,000 interleavings: {lock_hint}") from None
+    if result.problem == "deadlock":
+        sim = Scheduler(programs, memory, schedule=result.schedule).run()
+        raise CheckFailed(f"with {calls} the schedule {', '.join(result.schedule)} deadlocks: "
+                          f"{sim.last.split('DEADLOCK: ')[-1]}. {lock_hint}")
+    expect(result.schedule is None, f"with {calls} the schedule {', '.join(result.schedule or [])} ends with "
+                                    f"{result.memory}, expected {want}. {lock_hint}")
+    return result.explored
+
+
+# ------------------------------------------------------------------------------ transfer (one lock)
+@exercise("03.transfer", "Fix the race in a bank transfer with one lock")
+def _(transfer, *, rng, extra):
+    expect(callable(transfer), f"pass your function transfer, got {type(transfer).__name__}")
+    hint = "hold the lock 'bank' from before the first load until after the last store"
+    explored = 0
+    for _ in range(4 if extra else 2):
+        x, y = rng.randint(1, 30), rng.randint(1, 30)
+        explored += _transfers_hold(transfer, [("a", "b", x), ("b", "a", y)], "ab", hint)
+        explored += _transfers_hold(transfer, [("a", "b", x), ("b", "c", y), ("c", "a", x + y)], "abc", hint)
+    return f"every interleaving ends with the right balances ({explored:,} schedules explored)"
+
+
+# ------------------------------------------------------------------------------ lock order (two locks)
+@exercise("03.lock_order", "Take two locks without deadlock")
+def _(transfer_locked, *, rng, extra):
+    expect(callable(transfer_locked), f"pass your function transfer_locked, got {type(transfer_locked).__name__}")
+    names = ["alice", "bob", "carol", "dave"]
+    for src, dst in [("alice", "bob"), ("dave", "carol")]:
+        program = _program(transfer_locked, src, dst, 5)
+        locks = {line.split()[1] for line in program if line.split() and line.split()[0] == "acquire"}
+        expect(locks == {f"lock_{src}", f"lock_{dst}"},
+               f"transfer_locked({src!r}, {dst!r}, 5) should take exactly the locks lock_{src} and lock_{dst}, "
+               f"took {sorted(locks) or 'none'}")
+    hint = "take the two locks in the same order in every thread (e.g. sorted by name)"
+    explored = 0
+    for _ in range(3 if extra else 2):
+        a, b, c = rng.sample(names, 3)
+        x, y, z = (rng.randint(1, 30) for _ in range(3))
+        explored += _transfers_hold(transfer_locked, [(a, b, x), (b, a, y)], [a, b], hint)
+        explored += _transfers_hold(transfer_locked, [(a, b, x), (b, c, y), (c, a, z)], [a, b, c], hint)
+    return f"no deadlock and the right balances in all {explored:,} schedules explored"
+
+
+# ------------------------------------------------------------------------------ atomic counter (real threads)
+def _in_thread(function, timeout=None):
+    """Run ``function()`` in a daemon thread: (finished?, error)."""
+    box, timeout = {}, TIMEOUT if timeout is None else timeout
+
+    def run():
+        try:
+            function()
+        except BaseException as error:  # handed back to the check
+            box["error"] = error
+
+    thread = threading.Thread(target=run, name="check-03-student", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return not thread.is_alive(), box.get("error")
+
+
+@exercise("03.atomic_counter", "A counter whose update cannot be lost")
+def _(Counter, *, rng, extra):
+    expect(isinstance(Counter, type), f"pass your class Counter itself, got {type(Counter).__name__}")
+    counter = Counter()
+    expect(counter.value == 0, f"a new Counter() should have value 0, got {counter.value!r}")
+    seen = []
+    got = counter.update(lambda v: seen.append(v) or v + 5)
+    expect(seen == [0], f"update(fn) should call fn once with the current value (0), it was called with {seen}")
+    expect(got == 5 and counter.value == 5, f"update(lambda v: v + 5) on 0 should return 5 and set value 5, "
+                                            f"returned {got!r}, value {counter.value!r}")
+    expect(counter.update(lambda v: v * 3) == 15, "update(lambda v: v * 3) on 5 should return 15")
+
+    def fails(v):
+        raise ZeroDivisionError("a failing fn")
+
+    def after_failure():
+        try:
+            counter.update(fails)
+        except ZeroDivisionError:
+            pass
+        counter.update(lambda v: v + 1)
+
+    finished, error = _in_thread(after_failure, timeout=3)
+    expect(finished, "after fn raised an exception, the next update() waited forever: release the lock "
+                     "even when fn fails (`with self._lock:` does that)")
+    if error is not None:
+        raise error
+    expect(counter.value == 16, f"after a failing fn the value should be unchanged (then +1 -> 16), got {counter.value!r}")
+
+    threads, per_thread = 8, 40 if not extra else 100
+    counter = Counter()
+
+    def slow_increment(v):
+        time.sleep(0)  # let another thread run here, as real work between read and write would
+        return v + 1
+
+    workers = [threading.Thread(target=lambda: [counter.update(slow_increment) for _ in range(per_thread)],
+                                daemon=True, name=f"check-03-{i}") for i in range(threads)]
+    start = time.monotonic()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(max(0.1, TIMEOUT - (time.monotonic() - start)))
+    expect(not any(w.is_alive() for w in workers), f"{threads} threads calling update() did not finish within "
+                                                   f"{TIMEOUT:g} s: is a lock never released?")
+    total = threads * per_thread
+    expect(counter.value == total, f"{threads} threads each made {per_thread} updates (+1) but value is "
+                                   f"{counter.value}, not {total}: updates were lost; hold a lock around "
+                                   "reading, fn and writing")
+    return f"{total} updates from {threads} real threads, none lost"
+
+
+# ------------------------------------------------------------------------------ thread-pool fetcher
+@exercise("03.pool_fetch", "Fetch on a bounded pool of threads")
+def _(fetch_all, *, rng, extra):
+    expect(callable(fetch_all), f"pass your function fetch_all, got {type(fetch_all).__name__}")
+    for n, workers in ([(9, 3), (6, 2)] + ([(12, 4)] if extra else [])):
+        lines = [f"job {rng.randint(100, 999)}-{i}\n".encode() for i in range(n)]
+        box = {}
+        with SlowServer(delay=0.15, response=lambda line: b"answer to " + line) as srv:
+            finished, error = _in_thread(lambda: box.update(result=fetch_all(srv.address, lines, workers)))
+            stats = srv.requests, srv.max_in_flight
+        expect(finished, f"fetch_all(address, {n} lines, {workers}) did not return within {TIMEOUT:g} s")
+        if error is not None:
+            raise error
+        got, want = box["result"], [b"answer to " + line for line in lines]
+        expect(isinstance(got, (list, tuple)) and len(got) == n,
+               f"fetch_all with {n} lines should return a list of {n} responses, got {got!r:.80}")
+        for i, (g, w) in enumerate(zip(got, want)):
+            expect(g == w, f"response {i} is {g!r}, expected {w!r}: keep the responses in the order of the lines "
+                           "(pool.map does)")
+        requests, peak = stats
+        expect(requests == n, f"the server received {requests} requests for {n} lines")
+        expect(peak <= workers, f"the server saw {peak} requests in flight at once with max_workers={workers}: "
+                                "let a pool of max_workers threads do all the fetching")
+        expect(peak >= 2, "the server never saw two requests in flight at once: they ran one after another; "
+                          "submit them to a ThreadPoolExecutor")
+    return "responses in order, never more requests in flight than workers"
