@@ -1,0 +1,508 @@
+"""Checks of chapter 04, "The event loop and callbacks".
+
+What it is: the checks behind ``exercises/04_event_loop_callbacks.ipynb``.
+
+- ``04.timers``  the student's ``call_later`` and the timer part of one iteration, on the
+  minimal loop of the notebook. Random programs of callbacks (many timers share a deadline)
+  run on the student's loop and on **real asyncio driven by a virtual clock**; the order of
+  the callbacks and the time each one ran must be the same.
+- ``04.predict`` the student's written prediction of the order in which a given program's
+  callbacks run, compared with what asyncio (on a virtual clock) actually does.
+- ``04.chunks``  a long computation split into chunks with ``call_soon`` so that timers stay
+  on time; measured on the course loop's virtual clock (``loop.spend`` models CPU work).
+- ``04.client``  a callback-chained client for the simulated server: connect, send, read the
+  reply across partial reads, close; on the virtual clock with random latencies and chunking.
+
+What it is not: a copy of the answers. The expected behaviour is computed by running the same
+program on asyncio, so the check agrees with the real thing, not with one solution.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import selectors
+import threading
+
+from course_lib.check import CheckFailed, exercise, expect
+
+__all__ = ["virtual_asyncio_loop", "run_on_asyncio", "predict_program", "LineServer"]
+
+
+# ---------------------------------------------------------------- asyncio on a virtual clock
+class _VirtualSelector(selectors.SelectSelector):
+    """A selector that never sleeps: waiting ``timeout`` seconds moves a virtual clock instead."""
+
+    def __init__(self):
+        super().__init__()
+        self.now = 0.0
+        self.loop = None
+
+    def select(self, timeout=None):
+        if timeout is None:  # nothing ready and no timer: the program is over
+            self.loop.stop()
+        elif timeout > 0:
+            self.now += timeout
+        return super().select(0)
+
+
+class _FifoTimerHandle(asyncio.TimerHandle):
+    """asyncio's timer handle, with equal deadlines ordered by scheduling order."""
+
+    __slots__ = ("_seq",)
+
+    def __lt__(self, other):
+        return (self._when, self._seq) < (other._when, other._seq)
+
+
+class _VirtualLoop(asyncio.SelectorEventLoop):
+    def __init__(self, fifo_ties: bool):
+        selector = _VirtualSelector()
+        super().__init__(selector)
+        selector.loop = self
+        self._virtual = selector
+        self._fifo_ties = fifo_ties
+        self._tie = itertools.count()
+
+    def time(self):
+        return self._virtual.now
+
+    def call_at(self, when, callback, *args, context=None):
+        if not self._fifo_ties:
+            return super().call_at(when, callback, *args, context=context)
+        self._check_closed()  # the body of BaseEventLoop.call_at, with the handle above
+        timer = _FifoTimerHandle(when, callback, args, self, context)
+        timer._seq = next(self._tie)
+        heapq.heappush(self._scheduled, timer)
+        timer._scheduled = True
+        return timer
+
+
+def virtual_asyncio_loop(fifo_ties: bool = False) -> asyncio.AbstractEventLoop:
+    """A real asyncio event loop whose clock is virtual: it starts at 0.0 and jumps to the next timer.
+
+    It stops by itself when nothing is left to run. Run it with ``run_forever()`` in a
+    thread with no running loop (Jupyter's own loop runs in the main thread): see
+    ``run_on_asyncio``. asyncio compares timers by deadline only, so timers with equal
+    deadlines come out of its heap in no promised order; ``fifo_ties=True`` adds the
+    course loop's tie-break (scheduling order) and changes nothing else.
+    """
+    return _VirtualLoop(fifo_ties)
+
+
+def _in_thread(function, timeout: float, what: str, hint: str = "look for a `while` loop that never ends.", on_timeout=None):
+    """Run ``function()`` in a helper thread; return its result or re-raise its exception.
+
+    ``on_timeout()`` may try to unstick a thread that did not finish (it cannot be killed)."""
+    box = {}
+
+    def target():
+        try:
+            box["result"] = function()
+        except BaseException as error:  # handed to the caller below
+            box["error"] = error
+
+    worker = threading.Thread(target=target, daemon=True, name=f"check-{what}")
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        if on_timeout is not None:
+            on_timeout()
+            worker.join(1.0)
+        raise CheckFailed(f"{what} did not finish within {timeout:g} s: {hint}")
+    if "error" in box:
+        raise box["error"]
+    return box.get("result")
+
+
+def run_on_asyncio(program, fifo_ties: bool = False, timeout: float = 10.0) -> list:
+    """Run ``program(loop, log)`` on a virtual-clock asyncio loop; return ``[(label, time), ...]``.
+
+    Safe to call from Jupyter: the loop runs in a helper thread.
+    """
+
+    def go():
+        loop = virtual_asyncio_loop(fifo_ties)
+        events = []
+        try:
+            program(loop, lambda label: events.append((label, loop.time())))
+            loop.run_forever()
+        finally:
+            loop.close()
+        return events
+
+    return _in_thread(go, timeout, "asyncio")
+
+
+# ---------------------------------------------------------------- random programs of callbacks
+_DELAYS = [0, 0.5, 1, 1, 1, 1.5, 2]  # dyadic numbers: sums are exact floats, so ties stay ties
+
+
+def _random_program(rng, size: int):
+    """A random program: ``[(parent, kind, delay, name), ...]``; parent None = scheduled before the run."""
+    names = [chr(ord("a") + i) for i in range(size)]
+    plan = []
+    for i, name in enumerate(names):
+        parent = None if i < 3 or rng.random() < 0.15 else names[rng.randrange(i)]
+        kind = "soon" if rng.random() < 0.3 else "later"
+        plan.append((parent, kind, rng.choice(_DELAYS) if kind == "later" else None, name))
+    return plan
+
+
+def _describe(plan, name: str) -> str:
+    for parent, kind, delay, child in plan:
+        if child == name:
+            how = "call_soon" if kind == "soon" else f"call_later({delay:g})"
+            return f"{name!r} (scheduled with {how} {'before the run' if parent is None else f'by {parent!r}'})"
+    return repr(name)
+
+
+def _program_from_plan(plan):
+    """``program(loop, log)`` that schedules callbacks as ``plan`` says (works on any loop with asyncio's names)."""
+
+    def program(loop, log):
+        def make(name):
+            def callback():
+                log(name)
+                for parent, kind, delay, child in plan:
+                    if parent == name:
+                        schedule(child, kind, delay)
+
+            callback.__name__ = callback.__qualname__ = name
+            return callback
+
+        def schedule(child, kind, delay):
+            if kind == "soon":
+                loop.call_soon(make(child))
+            else:
+                loop.call_later(delay, make(child))
+
+        for parent, kind, delay, child in plan:
+            if parent is None:
+                schedule(child, kind, delay)
+
+    return program
+
+
+def _drive_mini_loop(loop_class, program, max_iterations: int = 500) -> list:
+    """Run ``program`` on a fresh student loop, one ``run_once`` at a time (so a stuck loop cannot hang)."""
+    loop = loop_class()
+    events = []
+    program(loop, lambda label: events.append((label, loop.time())))
+    for _ in range(max_iterations):
+        if not loop._ready and loop._next_timer() is None:
+            break
+        loop.run_once()
+    else:
+        raise CheckFailed(
+            f"the loop was still busy after {max_iterations} iterations: does _move_due_timers remove the timers it moves?"
+        )
+    return events
+
+
+def _compare_runs(plan, got, want) -> None:
+    for i, (g, w) in enumerate(zip(got, want)):
+        if g == w:
+            continue
+        if g[0] == w[0]:
+            raise CheckFailed(
+                f"{_describe(plan, w[0])} ran at t={g[1]:g} instead of t={w[1]:g}: a timer is due at the time it was "
+                "scheduled plus its delay, and runs in the first iteration at or after that time."
+            )
+        due = dict(want)
+        if g[0] in due and g[1] < due[g[0]] - 1e-12:
+            raise CheckFailed(
+                f"{_describe(plan, g[0])} ran at t={g[1]:g}, before it was due at t={due[g[0]]:g}: "
+                "move only the timers whose deadline is <= the clock."
+            )
+        timers = all(kind == "later" for _, kind, _, child in plan if child in (g[0], w[0]))
+        if timers and g[0] in due and due[g[0]] == w[1]:
+            raise CheckFailed(
+                f"{_describe(plan, w[0])} should run before {_describe(plan, g[0])}: timers with the same deadline "
+                "run in the order they were scheduled (that is what the tie-break counter is for)."
+            )
+        raise CheckFailed(
+            f"callback number {i + 1} should be {_describe(plan, w[0])} at t={w[1]:g}, yours ran {g[0]!r} at t={g[1]:g}. "
+            "Order in one iteration: callbacks already queued first, then the timers that are due, by deadline."
+        )
+    if len(got) < len(want):
+        missing = want[len(got)][0]
+        raise CheckFailed(
+            f"{_describe(plan, missing)} never ran: does _next_timer return the earliest deadline while timers are left?"
+        )
+    if len(got) > len(want):
+        raise CheckFailed(f"{got[len(want)][0]!r} ran twice: a timer must leave the heap when it moves to the ready queue.")
+
+
+@exercise("04.timers", "Timers on a heap with a tie-break")
+def _check_timers(loop_class, *, rng, extra):
+    expect(isinstance(loop_class, type), f"pass the class itself (TimerLoop), not {type(loop_class).__name__}")
+    cases = [_random_program(rng, rng.randint(4, 12)) for _ in range(60 if extra else 25)]
+    # a hand-made case first: equal deadlines, scheduled in a known order
+    cases.insert(0, [(None, "later", 1, "a"), (None, "later", 1, "b"), (None, "soon", None, "c"), ("c", "later", 0, "d")])
+    wanted = [run_on_asyncio(_program_from_plan(p), fifo_ties=True) for p in cases]
+
+    def student():
+        results = []
+        for plan in cases:
+            try:
+                results.append(_drive_mini_loop(loop_class, _program_from_plan(plan)))
+            except TypeError as error:
+                if "'<' not supported" in str(error):
+                    raise CheckFailed(
+                        "the heap had to compare two callbacks (two timers with the same deadline): put a tie-break "
+                        "between the deadline and the callback, e.g. (when, next(self._seq), fn, args)."
+                    ) from None
+                raise
+        return results
+
+    got_all = _in_thread(student, 10, "your loop")
+    for plan, got, want in zip(cases, got_all, wanted):
+        _compare_runs(plan, got, want)
+    return f"{len(cases)} random programs ran in asyncio's order at asyncio's times"
+
+
+# ---------------------------------------------------------------- predict an order
+def predict_program(loop, log):
+    """The program of exercise 04.predict (the notebook shows the same code)."""
+
+    def A():
+        log("A")
+        loop.call_soon(C)
+        loop.call_later(0, D)
+
+    def B():
+        log("B")
+        loop.call_later(1, E)
+
+    def C():
+        log("C")
+        loop.call_soon(F)
+
+    def D():
+        log("D")
+
+    def E():
+        log("E")
+
+    def F():
+        log("F")
+
+    def G():
+        log("G")
+
+    loop.call_later(1, G)
+    loop.call_soon(A)
+    loop.call_soon(B)
+
+
+def _predict_hint(early: str, due: str) -> str:
+    """Why ``early`` cannot run where ``due`` runs."""
+    if early in "GE" and due not in "GE":
+        return "G and E are timers due at t=1; the clock moves on only when no callback is ready"
+    if early == "E":
+        return "timers with the same deadline run in the order they were scheduled"
+    if early == "D":
+        return "call_later(0, ...) is a timer: it joins the ready queue after the callbacks already waiting there"
+    return "a callback queued by a running callback waits for the next iteration"
+
+
+@exercise("04.predict", "Predict the order of callbacks")
+def _check_predict(predicted_order, *, rng, extra):
+    expect(callable(predicted_order), "pass the function predicted_order itself (no parentheses)")
+    answer = predicted_order()
+    expect(
+        isinstance(answer, (list, tuple)) and all(isinstance(x, str) for x in answer),
+        f"predicted_order() should return a list of names like ['A', 'B', ...], got {answer!r}",
+    )
+    answer = [x.strip().upper() for x in answer]
+    want = [label for label, _ in run_on_asyncio(predict_program)]
+    expect(sorted(answer) == sorted(want), f"list each of the {len(want)} callbacks {sorted(want)} exactly once")
+    for i, (a, w) in enumerate(zip(answer, want)):
+        if a != w:
+            raise CheckFailed(f"position {i + 1}: {a!r} runs later than that. Hint: {_predict_hint(a, w)}.")
+    return "your order is the order asyncio runs them: " + " ".join(want)
+
+
+# ---------------------------------------------------------------- chunks: keep the timers on time
+WORK_COST = 0.002  # virtual seconds of CPU per call of work(x), as the notebook says
+HEARTBEAT = 0.05  # the heartbeat timer's period
+MAX_LATE = 0.1  # the loop's slow_callback_duration: a heartbeat later than this fails the check
+
+
+def _run_chunked(function, numbers):
+    """Run ``function(loop, numbers, work, done)`` from a callback of a fresh ``Loop()`` with a heartbeat."""
+    from course_lib.loop import Loop, TooManySteps
+
+    loop = Loop()
+    calls, results, lateness, longest = [], [], [], [0.0]
+
+    def work(x):
+        calls.append(x)
+        loop.spend(WORK_COST)
+        return x * x
+
+    def done(total):
+        results.append((total, loop.time()))
+
+    give_up = len(numbers) * WORK_COST * 3 + 2.0  # the heartbeat stops then, so a lost done() ends the run
+
+    def heartbeat(due):
+        lateness.append(loop.time() - due)
+        if not results and due < give_up:
+            loop.call_at(due + HEARTBEAT, heartbeat, due + HEARTBEAT)
+
+    class Longest:
+        def after_callback(self, handle, step):
+            longest[0] = max(longest[0], step.end - step.start)
+
+    loop.add_instrument(Longest())
+    loop.call_soon(function, loop, numbers, work, done)
+    loop.call_at(HEARTBEAT, heartbeat, HEARTBEAT)
+    try:
+        loop.run(max_steps=50_000)
+    except TooManySteps:
+        raise CheckFailed("the loop never ran out of work: does your last chunk stop scheduling new ones?") from None
+    if loop.errors:
+        raise loop.errors[0].error
+    return calls, results, max(lateness, default=0.0), longest[0]
+
+
+@exercise("04.chunks", "Split a long computation so timers stay on time")
+def _check_chunks(function, *, rng, extra):
+    expect(callable(function), "pass your function itself, e.g. check('04.chunks', chunked_sum_of_squares)")
+    sizes = [0, 1, 7, 50, 500] + [rng.randint(2, 900) for _ in range(8 if extra else 3)]
+    for size in sizes:
+        numbers = [rng.randint(-99, 99) for _ in range(size)]
+        calls, results, late, longest = _in_thread(lambda: _run_chunked(function, numbers), 10, "your function")
+        want = sum(x * x for x in numbers)
+        expect(results, f"done(total) was never called for a list of {size} numbers")
+        expect(len(results) == 1, f"done was called {len(results)} times for {size} numbers; call it once, at the end")
+        expect(sorted(calls) == sorted(numbers), f"call work(x) exactly once for each number: {len(calls)} calls for {size} numbers")
+        expect(results[0][0] == want, f"for {size} numbers done got {results[0][0]!r}, expected the sum of squares {want}")
+        expect(
+            late <= MAX_LATE + 1e-9,
+            f"with {size} numbers the heartbeat was {late:.2f} s late: one callback ran {longest:.2f} s. "
+            "Do a few numbers per callback, then loop.call_soon the rest.",
+        )
+        need = size * WORK_COST
+        expect(
+            results[0][1] <= need * 1.25 + 0.5,
+            f"{size} numbers need {need:.2f} s of work but done came at t={results[0][1]:.2f} s: "
+            "between chunks use call_soon, not call_later.",
+        )
+    return f"{len(sizes)} lists, heartbeat never more than {MAX_LATE:g} s late"
+
+
+# ---------------------------------------------------------------- a callback client
+class LineServer:
+    """A simulated server for exercise 04.client: one line in, one line out, in pieces.
+
+    For each connection it reads a request line (up to ``b"\\n"``, which may arrive in
+    pieces), waits ``think`` seconds, then sends ``b"ECHO " + line.upper()`` in chunks of
+    1 to ``max_chunk`` bytes, ``gap`` seconds apart at most. It closes its end after the
+    client has closed. ``rng`` (a ``random.Random``) picks the chunk sizes and gaps.
+    """
+
+    def __init__(self, net, address="server:80", *, rng=None, think=0.1, max_chunk=6, gap=0.03):
+        import random
+
+        self.loop, self.rng = net.loop, rng or random.Random(4)
+        self.think, self.max_chunk, self.gap = think, max_chunk, gap
+        self.listener = net.listen(address)
+        self.loop.add_reader(self.listener, self._accept)
+        self.served = 0
+
+    def _accept(self):
+        conn, _ = self.listener.accept()
+        self.loop.add_reader(conn, self._read, conn, bytearray())
+
+    def _read(self, conn, line):
+        data = conn.recv(1024)
+        if not data:  # the client closed
+            self.loop.remove_reader(conn)
+            conn.close()
+            return
+        line += data
+        if line.endswith(b"\n"):
+            self.served += 1
+            reply = b"ECHO " + bytes(line).upper()
+            line.clear()
+            self.loop.call_later(self.think, self._send, conn, reply)
+
+    def _send(self, conn, rest):
+        if conn.closed or conn.peer.closed:
+            return
+        size = self.rng.randint(1, self.max_chunk)
+        conn.send(rest[:size])
+        if rest[size:]:
+            self.loop.call_later(self.rng.uniform(0, self.gap), self._send, conn, rest[size:])
+
+
+def _run_clients(fetch, rng, requests, sockets):
+    """Run one ``fetch`` per request, all at once, on a fresh simulated network; return what happened."""
+    from course_lib.loop import Loop, TooManySteps
+    from course_lib.simnet import SimNetwork
+
+    loop = Loop()
+    net = SimNetwork(loop, latency=rng.choice([0.001, 0.01, 0.05, 0.2]))
+    server = LineServer(net, "server:80", rng=rng, think=rng.uniform(0, 0.3), max_chunk=rng.randint(1, 8))
+    replies = {}
+    connect = net.connect
+
+    def recording_connect(address):
+        sock = connect(address)
+        sockets.append(sock)
+        return sock
+
+    net.connect = recording_connect
+    for request in requests:
+        loop.call_soon(fetch, loop, net, "server:80", request, lambda reply, r=request: replies.setdefault(r, []).append(reply))
+    try:
+        loop.run(max_steps=100_000)
+    except TooManySteps:
+        raise CheckFailed("the loop never ran out of work: are you polling with call_soon? Let add_reader call you when data is there.") from None
+    if loop.errors:
+        raise loop.errors[0].error
+    return replies, server, loop
+
+
+def _short(data: bytes, limit: int = 40) -> str:
+    return repr(data) if len(data) <= limit else repr(data[:limit]) + "..."
+
+
+_WORDS = ["loop", "callback", "timer", "heap", "ready", "socket", "select", "event", "queue", "tick"]
+
+
+@exercise("04.client", "A callback-chained client")
+def _check_client(fetch, *, rng, extra):
+    expect(callable(fetch), "pass your function itself, e.g. check('04.client', fetch)")
+    for case in range(12 if extra else 6):
+        n = 1 if case == 0 else rng.randint(2, 4)
+        requests = [(" ".join(rng.choice(_WORDS) for _ in range(rng.randint(1, 4))) + f" #{i}\n").encode() for i in range(n)]
+        sockets = []
+
+        def unstick():  # a busy `while` around recv stops once its socket is closed
+            for sock in sockets:
+                sock.close()
+
+        replies, server, loop = _in_thread(
+            lambda: _run_clients(fetch, rng, requests, sockets), 5, "the loop",
+            "a callback never returned. Don't wait in a loop for data: return, and add_reader calls you again.",
+            on_timeout=unstick)
+        expect(len(sockets) == len(requests), f"{len(requests)} fetches opened {len(sockets)} connections; connect once per fetch")
+        for request in requests:
+            want = b"ECHO " + request.upper()
+            got = replies.get(request)
+            expect(got, f"on_done was never called for {_short(request)}: read until the reply ends with a newline, then call on_done(reply)")
+            expect(len(got) == 1, f"on_done was called {len(got)} times for one request {_short(request)}")
+            if got[0] != want and want.startswith(got[0]):
+                raise CheckFailed(f"on_done got {_short(got[0])}, only the start of {_short(want)}: the reply comes in pieces, keep reading until b'\\n'")
+            if got[0] != want:
+                mixed = " With several clients at once each needs its own reply buffer (a closure or an object), not a global." if n > 1 else ""
+                raise CheckFailed(f"on_done got {_short(got[0])}, expected {_short(want)}.{mixed}")
+        expect(server.served == len(requests), f"the server got {server.served} complete request lines, expected {len(requests)}: send the whole request")
+        expect(all(s.closed for s in sockets), "close the socket once the reply is complete")
+        expect(not [k for k in loop.snapshot()["readers"] if k.startswith("client")], "remove your reader before closing the socket")
+    return "replies read across partial reads, several clients at once, sockets closed"

@@ -1,0 +1,400 @@
+"""Checks of chapter 04: each passes on a right answer and fails, with the right one-line hint,
+on a blank one and on the typical wrong ones. The references agree with asyncio and the course loop."""
+
+import heapq
+import itertools
+import random
+from collections import deque
+
+import pytest
+
+from course_lib.check import CheckFailed, check
+from course_lib.check import ch04
+
+
+def fails(exercise_id, obj, *hint_words):
+    with pytest.raises(CheckFailed) as info:
+        check(exercise_id, obj)
+    message = str(info.value)
+    assert "\n" not in message and len(message) < 300, message
+    for word in hint_words:
+        assert word in message, message
+    return message
+
+
+def passes(exercise_id, obj, capsys):
+    check(exercise_id, obj)
+    assert capsys.readouterr().out.startswith(f"✔ {exercise_id} passed")
+
+
+# ---------------------------------------------------------------- 04.timers
+class ReadyLoop:  # the base class the notebook gives
+    def __init__(self):
+        self.now = 0.0
+        self._ready = deque()
+        self._timers = []
+        self._seq = itertools.count()
+
+    def time(self):
+        return self.now
+
+    def call_soon(self, fn, *args):
+        self._ready.append((fn, args))
+
+    def run_once(self):
+        if self._ready:
+            timeout = 0
+        else:
+            deadline = self._next_timer()
+            if deadline is None:
+                return
+            timeout = max(0.0, deadline - self.now)
+        self.now += timeout
+        self._move_due_timers()
+        for _ in range(len(self._ready)):
+            fn, args = self._ready.popleft()
+            fn(*args)
+
+
+class TimerLoop(ReadyLoop):
+    def call_later(self, delay, fn, *args):
+        heapq.heappush(self._timers, (self.now + delay, next(self._seq), fn, args))
+
+    def _next_timer(self):
+        return self._timers[0][0] if self._timers else None
+
+    def _move_due_timers(self):
+        while self._timers and self._timers[0][0] <= self.now:
+            when, seq, fn, args = heapq.heappop(self._timers)
+            self._ready.append((fn, args))
+
+
+class Blank(ReadyLoop):
+    def call_later(self, delay, fn, *args):
+        raise NotImplementedError()
+
+    def _next_timer(self):
+        raise NotImplementedError()
+
+    def _move_due_timers(self):
+        raise NotImplementedError()
+
+
+class NoTieBreak(TimerLoop):
+    def call_later(self, delay, fn, *args):
+        heapq.heappush(self._timers, (self.now + delay, fn, args))
+
+    def _move_due_timers(self):
+        while self._timers and self._timers[0][0] <= self.now:
+            when, fn, args = heapq.heappop(self._timers)
+            self._ready.append((fn, args))
+
+
+class LastInFirstOut(TimerLoop):
+    def call_later(self, delay, fn, *args):
+        heapq.heappush(self._timers, (self.now + delay, -next(self._seq), fn, args))
+
+
+class MovesEveryTimer(TimerLoop):
+    def _move_due_timers(self):
+        while self._timers:
+            self._ready.append(heapq.heappop(self._timers)[2:])
+
+
+class NeverPops(TimerLoop):
+    def _move_due_timers(self):
+        if self._timers and self._timers[0][0] <= self.now:
+            self._ready.append(self._timers[0][2:])
+
+
+class NoNextTimer(TimerLoop):
+    def _next_timer(self):
+        return None
+
+
+class RunsTimersAtOnce(TimerLoop):
+    def _move_due_timers(self):
+        while self._timers and self._timers[0][0] <= self.now:
+            when, seq, fn, args = heapq.heappop(self._timers)
+            fn(*args)
+
+
+def test_timers_pass(capsys):
+    passes("04.timers", TimerLoop, capsys)
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (Blank, ["not written yet"]),
+    (NoTieBreak, ["tie-break"]),
+    (LastInFirstOut, ["order they were scheduled"]),
+    (MovesEveryTimer, ["before it was due"]),
+    (NeverPops, ["remove the timers"]),
+    (NoNextTimer, ["never ran", "_next_timer"]),
+    (RunsTimersAtOnce, ["callbacks already queued first"]),
+    (TimerLoop(), ["pass the class itself"]),
+])
+def test_timers_fail_with_hint(wrong, words):
+    fails("04.timers", wrong, *words)
+
+
+def test_fifo_asyncio_reference_agrees_with_the_course_loop_and_with_asyncio_without_ties():
+    from course_lib.loop import Loop
+
+    rng = random.Random(7)
+    for _ in range(80):
+        plan = ch04._random_program(rng, rng.randint(3, 12))
+        program = ch04._program_from_plan(plan)
+        loop, log = Loop(), []
+        program(loop, lambda label: log.append((label, loop.time())))
+        loop.run()
+        want = ch04.run_on_asyncio(program, fifo_ties=True)
+        assert log == want
+        assert ch04._drive_mini_loop(TimerLoop, program) == want
+        times = [t for _, t in want]
+        if len(set(times)) == len(times):  # no two callbacks at one time: plain asyncio agrees too
+            assert ch04.run_on_asyncio(program) == want
+
+
+def test_plain_asyncio_leaves_equal_deadlines_unordered():
+    plan = [(None, "later", 1, "a"), (None, "later", 1, "b"), (None, "soon", None, "c"), ("c", "later", 0, "d")]
+    program = ch04._program_from_plan(plan)
+    assert [x for x, _ in ch04.run_on_asyncio(program)] == ["c", "d", "b", "a"]
+    assert [x for x, _ in ch04.run_on_asyncio(program, fifo_ties=True)] == ["c", "d", "a", "b"]
+
+
+# ---------------------------------------------------------------- 04.predict
+def test_predict(capsys):
+    passes("04.predict", lambda: ["A", "B", "C", "D", "F", "G", "E"], capsys)
+    fails("04.predict", lambda: ["A", "C", "B", "D", "F", "G", "E"], "position 2", "next iteration")
+    fails("04.predict", lambda: ["A", "B", "D", "C", "F", "G", "E"], "position 3", "call_later(0")
+    fails("04.predict", lambda: ["A", "B", "C", "D", "G", "F", "E"], "position 5", "clock moves on")
+    fails("04.predict", lambda: ["A", "B", "C", "D", "F", "E", "G"], "position 6", "same deadline")
+    fails("04.predict", lambda: ["A", "B"], "exactly once")
+    fails("04.predict", lambda: "ABCDFGE", "list of names")
+
+    def blank():
+        raise NotImplementedError()
+
+    fails("04.predict", blank, "not written yet")
+
+
+def test_predict_program_is_the_same_on_plain_asyncio_and_the_course_loop():
+    from course_lib.loop import Loop
+
+    loop, log = Loop(), []
+    ch04.predict_program(loop, lambda label: log.append((label, loop.time())))
+    loop.run()
+    assert log == ch04.run_on_asyncio(ch04.predict_program) == ch04.run_on_asyncio(ch04.predict_program, fifo_ties=True)
+
+
+# ---------------------------------------------------------------- 04.chunks
+def chunked(loop, numbers, work, done, chunk=20):
+    total = 0
+
+    def step(start):
+        nonlocal total
+        for x in numbers[start:start + chunk]:
+            total += work(x)
+        if start + chunk < len(numbers):
+            loop.call_soon(step, start + chunk)
+        else:
+            done(total)
+
+    step(0)
+
+
+def blocking(loop, numbers, work, done):
+    done(sum(work(x) for x in numbers))
+
+
+def chunked_with_call_later(loop, numbers, work, done, chunk=20):
+    total = 0
+
+    def step(start):
+        nonlocal total
+        for x in numbers[start:start + chunk]:
+            total += work(x)
+        if start + chunk < len(numbers):
+            loop.call_later(0.05, step, start + chunk)
+        else:
+            done(total)
+
+    step(0)
+
+
+def chunked_by_direct_recursion(loop, numbers, work, done, chunk=20):
+    total = 0
+
+    def step(start):
+        nonlocal total
+        for x in numbers[start:start + chunk]:
+            total += work(x)
+        if start + chunk < len(numbers):
+            step(start + chunk)
+        else:
+            done(total)
+
+    step(0)
+
+
+def forgets_the_empty_list(loop, numbers, work, done, chunk=20):
+    def step(start, total):
+        for x in numbers[start:start + chunk]:
+            total += work(x)
+        if start + chunk < len(numbers):
+            loop.call_soon(step, start + chunk, total)
+        elif numbers:
+            done(total)
+
+    step(0, 0)
+
+
+def never_stops(loop, numbers, work, done):
+    loop.call_soon(never_stops, loop, numbers, work, done)
+
+
+def wrong_sum(loop, numbers, work, done):
+    chunked(loop, numbers, work, lambda total: done(total + 1))
+
+
+def blank_chunks(loop, numbers, work, done):
+    raise NotImplementedError()
+
+
+def test_chunks_pass(capsys):
+    passes("04.chunks", chunked, capsys)
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (blank_chunks, ["not written yet"]),
+    (blocking, ["heartbeat was", "late", "call_soon"]),
+    (chunked_by_direct_recursion, ["heartbeat was"]),
+    (chunked_with_call_later, ["not call_later"]),
+    (forgets_the_empty_list, ["never called", "0 numbers"]),
+    (never_stops, ["never ran out of work"]),
+    (wrong_sum, ["sum of squares"]),
+])
+def test_chunks_fail_with_hint(wrong, words):
+    fails("04.chunks", wrong, *words)
+
+
+# ---------------------------------------------------------------- 04.client
+def fetch(loop, net, address, request, on_done):
+    sock = net.connect(address)
+    sock.send(request)
+    reply = bytearray()
+
+    def on_readable():
+        chunk = sock.recv(1024)
+        reply.extend(chunk)
+        if chunk and not reply.endswith(b"\n"):
+            return
+        loop.remove_reader(sock)
+        sock.close()
+        on_done(bytes(reply))
+
+    loop.add_reader(sock, on_readable)
+
+
+def fetch_one_read(loop, net, address, request, on_done):
+    sock = net.connect(address)
+    sock.send(request)
+
+    def on_readable():
+        data = sock.recv(1024)
+        loop.remove_reader(sock)
+        sock.close()
+        on_done(data)
+
+    loop.add_reader(sock, on_readable)
+
+
+SHARED = bytearray()
+
+
+def fetch_global_buffer(loop, net, address, request, on_done):
+    sock = net.connect(address)
+    sock.send(request)
+
+    def on_readable():
+        chunk = sock.recv(1024)
+        SHARED.extend(chunk)
+        if chunk and not SHARED.endswith(b"\n"):
+            return
+        loop.remove_reader(sock)
+        sock.close()
+        on_done(bytes(SHARED))
+
+    loop.add_reader(sock, on_readable)
+
+
+def fetch_until_eof(loop, net, address, request, on_done):
+    sock = net.connect(address)
+    sock.send(request)
+    reply = bytearray()
+
+    def on_readable():
+        chunk = sock.recv(1024)
+        reply.extend(chunk)
+        if chunk:
+            return
+        loop.remove_reader(sock)
+        sock.close()
+        on_done(bytes(reply))
+
+    loop.add_reader(sock, on_readable)
+
+
+def fetch_without_close(loop, net, address, request, on_done):
+    sock = net.connect(address)
+    sock.send(request)
+    reply = bytearray()
+
+    def on_readable():
+        reply.extend(sock.recv(1024))
+        if reply.endswith(b"\n"):
+            loop.remove_reader(sock)
+            on_done(bytes(reply))
+
+    loop.add_reader(sock, on_readable)
+
+
+def fetch_busy_waiting(loop, net, address, request, on_done):
+    sock = net.connect(address)
+    sock.send(request)
+    reply = bytearray()
+    while not reply.endswith(b"\n"):
+        try:
+            reply += sock.recv(1024)
+        except BlockingIOError:
+            pass
+    sock.close()
+    on_done(bytes(reply))
+
+
+def blank_fetch(loop, net, address, request, on_done):
+    raise NotImplementedError()
+
+
+def test_client_pass(capsys):
+    passes("04.client", fetch, capsys)
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (blank_fetch, ["not written yet"]),
+    (fetch_one_read, ["only the start", "pieces"]),
+    (fetch_global_buffer, ["its own reply buffer"]),
+    (fetch_until_eof, ["never called", "newline"]),
+    (fetch_without_close, ["close the socket"]),
+])
+def test_client_fail_with_hint(wrong, words):
+    SHARED.clear()
+    fails("04.client", wrong, *words)
+
+
+@pytest.mark.slow
+def test_client_check_unsticks_a_busy_wait():
+    import threading
+
+    fails("04.client", fetch_busy_waiting, "never returned")
+    assert not [t for t in threading.enumerate() if t.name.startswith("check-")]
