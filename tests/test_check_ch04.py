@@ -279,116 +279,184 @@ def test_chunks_fail_with_hint(wrong, words):
 
 
 # ---------------------------------------------------------------- 04.client
-def fetch(loop, net, address, request, on_done):
+def fetch_all(loop, net, address, requests, on_done):
     sock = net.connect(address)
-    sock.send(request)
-    reply = bytearray()
-
-    def on_readable():
-        chunk = sock.recv(1024)
-        reply.extend(chunk)
-        if chunk and not reply.endswith(b"\n"):
-            return
-        loop.remove_reader(sock)
-        sock.close()
-        on_done(bytes(reply))
-
-    loop.add_reader(sock, on_readable)
-
-
-def fetch_one_read(loop, net, address, request, on_done):
-    sock = net.connect(address)
-    sock.send(request)
-
-    def on_readable():
-        data = sock.recv(1024)
-        loop.remove_reader(sock)
-        sock.close()
-        on_done(data)
-
-    loop.add_reader(sock, on_readable)
-
-
-SHARED = bytearray()
-
-
-def fetch_global_buffer(loop, net, address, request, on_done):
-    sock = net.connect(address)
-    sock.send(request)
-
-    def on_readable():
-        chunk = sock.recv(1024)
-        SHARED.extend(chunk)
-        if chunk and not SHARED.endswith(b"\n"):
-            return
-        loop.remove_reader(sock)
-        sock.close()
-        on_done(bytes(SHARED))
-
-    loop.add_reader(sock, on_readable)
-
-
-def fetch_until_eof(loop, net, address, request, on_done):
-    sock = net.connect(address)
-    sock.send(request)
-    reply = bytearray()
-
-    def on_readable():
-        chunk = sock.recv(1024)
-        reply.extend(chunk)
-        if chunk:
-            return
-        loop.remove_reader(sock)
-        sock.close()
-        on_done(bytes(reply))
-
-    loop.add_reader(sock, on_readable)
-
-
-def fetch_without_close(loop, net, address, request, on_done):
-    sock = net.connect(address)
-    sock.send(request)
-    reply = bytearray()
+    replies, reply = [], bytearray()
 
     def on_readable():
         reply.extend(sock.recv(1024))
-        if reply.endswith(b"\n"):
+        if not reply.endswith(b"\n"):
+            return
+        replies.append(bytes(reply))
+        reply.clear()
+        if len(replies) < len(requests):
+            sock.send(requests[len(replies)])
+        else:
             loop.remove_reader(sock)
-            on_done(bytes(reply))
+            sock.close()
+            on_done(replies)
+
+    sock.send(requests[0])
+    loop.add_reader(sock, on_readable)
+
+
+def fetch_all_as_object(loop, net, address, requests, on_done):
+    class Fetcher:
+        def __init__(self):
+            self.sock, self.i, self.reply, self.replies = net.connect(address), 0, b"", []
+            self.sock.send(requests[0])
+            loop.add_reader(self.sock, self.on_readable)
+
+        def on_readable(self):
+            self.reply += self.sock.recv(3)
+            if self.reply.endswith(b"\n"):
+                self.replies.append(self.reply)
+                self.reply, self.i = b"", self.i + 1
+                if self.i == len(requests):
+                    loop.remove_reader(self.sock)
+                    self.sock.close()
+                    on_done(self.replies)
+                else:
+                    self.sock.send(requests[self.i])
+
+    Fetcher()
+
+
+def one_read_each(loop, net, address, requests, on_done):
+    sock = net.connect(address)
+    replies = []
+
+    def on_readable():
+        replies.append(sock.recv(1024))
+        if len(replies) < len(requests):
+            sock.send(requests[len(replies)])
+        else:
+            loop.remove_reader(sock)
+            sock.close()
+            on_done(replies)
+
+    sock.send(requests[0])
+    loop.add_reader(sock, on_readable)
+
+
+def all_at_once(loop, net, address, requests, on_done):
+    sock = net.connect(address)
+    for request in requests:
+        sock.send(request)
+    buffer = bytearray()
+
+    def on_readable():
+        buffer.extend(sock.recv(1024))
+        if buffer.count(b"\n") == len(requests):
+            loop.remove_reader(sock)
+            sock.close()
+            on_done([line + b"\n" for line in bytes(buffer).split(b"\n")[:-1]])
 
     loop.add_reader(sock, on_readable)
 
 
-def fetch_busy_waiting(loop, net, address, request, on_done):
+STATE = {"replies": [], "reply": b""}
+
+
+def global_state(loop, net, address, requests, on_done):
     sock = net.connect(address)
-    sock.send(request)
+    STATE["replies"], STATE["reply"] = [], b""
+
+    def on_readable():
+        STATE["reply"] += sock.recv(1024)
+        if not STATE["reply"].endswith(b"\n"):
+            return
+        STATE["replies"].append(STATE["reply"])
+        STATE["reply"] = b""
+        if len(STATE["replies"]) < len(requests):
+            sock.send(requests[len(STATE["replies"])])
+        else:
+            loop.remove_reader(sock)
+            sock.close()
+            on_done(STATE["replies"])
+
+    sock.send(requests[0])
+    loop.add_reader(sock, on_readable)
+
+
+def waits_for_eof(loop, net, address, requests, on_done):
+    sock = net.connect(address)
+    sock.send(requests[0])
     reply = bytearray()
-    while not reply.endswith(b"\n"):
-        try:
-            reply += sock.recv(1024)
-        except BlockingIOError:
-            pass
+
+    def on_readable():
+        chunk = sock.recv(1024)
+        reply.extend(chunk)
+        if not chunk:
+            loop.remove_reader(sock)
+            sock.close()
+            on_done([bytes(reply)])
+
+    loop.add_reader(sock, on_readable)
+
+
+class _NoClose:
+    def __init__(self, sock):
+        self.sock = sock
+
+    def close(self):
+        pass
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
+
+
+def without_close(loop, net, address, requests, on_done):
+    class Net:
+        def connect(self, address):
+            return _NoClose(net.connect(address))
+
+    def remove_reader_of_wrapped(sock):
+        return loop.remove_reader(sock.sock)
+
+    class L:
+        def add_reader(self, sock, fn, *args):
+            loop.add_reader(sock.sock, fn, *args)
+
+        remove_reader = staticmethod(remove_reader_of_wrapped)
+
+    fetch_all(L(), Net(), address, requests, on_done)
+
+
+def busy_waiting(loop, net, address, requests, on_done):
+    sock = net.connect(address)
+    replies = []
+    for request in requests:
+        sock.send(request)
+        reply = b""
+        while not reply.endswith(b"\n"):
+            try:
+                reply += sock.recv(1024)
+            except BlockingIOError:
+                pass
+        replies.append(reply)
     sock.close()
-    on_done(bytes(reply))
+    on_done(replies)
 
 
-def blank_fetch(loop, net, address, request, on_done):
+def blank_fetch_all(loop, net, address, requests, on_done):
     raise NotImplementedError()
 
 
-def test_client_pass(capsys):
-    passes("04.client", fetch, capsys)
+@pytest.mark.parametrize("right", [fetch_all, fetch_all_as_object])
+def test_client_pass(right, capsys):
+    passes("04.client", right, capsys)
 
 
 @pytest.mark.parametrize("wrong, words", [
-    (blank_fetch, ["not written yet"]),
-    (fetch_one_read, ["only the start", "pieces"]),
-    (fetch_global_buffer, ["its own reply buffer"]),
-    (fetch_until_eof, ["never called", "newline"]),
-    (fetch_without_close, ["close the socket"]),
+    (blank_fetch_all, ["not written yet"]),
+    (one_read_each, ["only the start", "pieces"]),
+    (all_at_once, ["only after the whole reply"]),
+    (global_state, ["not in globals"]),
+    (waits_for_eof, ["never called"]),
+    (without_close, ["close the socket"]),
 ])
 def test_client_fail_with_hint(wrong, words):
-    SHARED.clear()
     fails("04.client", wrong, *words)
 
 
@@ -396,5 +464,5 @@ def test_client_fail_with_hint(wrong, words):
 def test_client_check_unsticks_a_busy_wait():
     import threading
 
-    fails("04.client", fetch_busy_waiting, "never returned")
+    fails("04.client", busy_waiting, "never returned")
     assert not [t for t in threading.enumerate() if t.name.startswith("check-")]

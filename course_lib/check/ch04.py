@@ -10,8 +10,9 @@ What it is: the checks behind ``exercises/04_event_loop_callbacks.ipynb``.
   callbacks run, compared with what asyncio (on a virtual clock) actually does.
 - ``04.chunks``  a long computation split into chunks with ``call_soon`` so that timers stay
   on time; measured on the course loop's virtual clock (``loop.spend`` models CPU work).
-- ``04.client``  a callback-chained client for the simulated server: connect, send, read the
-  reply across partial reads, close; on the virtual clock with random latencies and chunking.
+- ``04.client``  a callback-chained client for the simulated ``LineServer``: connect, then for
+  each request send it and read the reply across partial reads, then close; on the virtual
+  clock with random latencies and chunking, several clients at once.
 
 What it is not: a copy of the answers. The expected behaviour is computed by running the same
 program on asyncio, so the check agrees with the real thing, not with one solution.
@@ -399,10 +400,13 @@ def _check_chunks(function, *, rng, extra):
 class LineServer:
     """A simulated server for exercise 04.client: one line in, one line out, in pieces.
 
-    For each connection it reads a request line (up to ``b"\\n"``, which may arrive in
-    pieces), waits ``think`` seconds, then sends ``b"ECHO " + line.upper()`` in chunks of
-    1 to ``max_chunk`` bytes, ``gap`` seconds apart at most. It closes its end after the
-    client has closed. ``rng`` (a ``random.Random``) picks the chunk sizes and gaps.
+    For each request line it reads (up to ``b"\\n"``; the line may arrive in pieces) it
+    waits ``think`` seconds, then sends ``b"ECHO " + line.upper()`` in chunks of 1 to
+    ``max_chunk`` bytes, at most ``gap`` seconds apart. A connection can carry many
+    requests, one after the other. The server closes its end after the client closed.
+    ``rng`` (a ``random.Random``) picks the chunk sizes and gaps, so a run is repeatable.
+    ``served`` counts the request lines; ``overlapped`` counts requests that arrived
+    while the previous reply was still being sent.
     """
 
     def __init__(self, net, address="server:80", *, rng=None, think=0.1, max_chunk=6, gap=0.03):
@@ -412,7 +416,8 @@ class LineServer:
         self.think, self.max_chunk, self.gap = think, max_chunk, gap
         self.listener = net.listen(address)
         self.loop.add_reader(self.listener, self._accept)
-        self.served = 0
+        self.served = self.overlapped = 0
+        self._busy = set()  # connections whose reply is not completely sent yet
 
     def _accept(self):
         conn, _ = self.listener.accept()
@@ -425,11 +430,15 @@ class LineServer:
             conn.close()
             return
         line += data
-        if line.endswith(b"\n"):
+        while b"\n" in line:
+            end = line.index(b"\n") + 1
+            request = bytes(line[:end])
+            del line[:end]
             self.served += 1
-            reply = b"ECHO " + bytes(line).upper()
-            line.clear()
-            self.loop.call_later(self.think, self._send, conn, reply)
+            if conn in self._busy:
+                self.overlapped += 1
+            self._busy.add(conn)
+            self.loop.call_later(self.think, self._send, conn, b"ECHO " + request.upper())
 
     def _send(self, conn, rest):
         if conn.closed or conn.peer.closed:
@@ -438,17 +447,19 @@ class LineServer:
         conn.send(rest[:size])
         if rest[size:]:
             self.loop.call_later(self.rng.uniform(0, self.gap), self._send, conn, rest[size:])
+        else:
+            self._busy.discard(conn)
 
 
-def _run_clients(fetch, rng, requests, sockets):
-    """Run one ``fetch`` per request, all at once, on a fresh simulated network; return what happened."""
+def _run_clients(fetch_all, rng, jobs, sockets):
+    """Run ``fetch_all`` once per list of requests in ``jobs``, all at once, on a fresh simulated network."""
     from course_lib.loop import Loop, TooManySteps
     from course_lib.simnet import SimNetwork
 
     loop = Loop()
     net = SimNetwork(loop, latency=rng.choice([0.001, 0.01, 0.05, 0.2]))
     server = LineServer(net, "server:80", rng=rng, think=rng.uniform(0, 0.3), max_chunk=rng.randint(1, 8))
-    replies = {}
+    results = [[] for _ in jobs]
     connect = net.connect
 
     def recording_connect(address):
@@ -457,52 +468,58 @@ def _run_clients(fetch, rng, requests, sockets):
         return sock
 
     net.connect = recording_connect
-    for request in requests:
-        loop.call_soon(fetch, loop, net, "server:80", request, lambda reply, r=request: replies.setdefault(r, []).append(reply))
+    for job, result in zip(jobs, results):
+        loop.call_soon(fetch_all, loop, net, "server:80", list(job), result.append)
     try:
         loop.run(max_steps=100_000)
     except TooManySteps:
         raise CheckFailed("the loop never ran out of work: are you polling with call_soon? Let add_reader call you when data is there.") from None
     if loop.errors:
         raise loop.errors[0].error
-    return replies, server, loop
+    return results, server, loop
 
 
-def _short(data: bytes, limit: int = 40) -> str:
-    return repr(data) if len(data) <= limit else repr(data[:limit]) + "..."
+def _short(value, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 _WORDS = ["loop", "callback", "timer", "heap", "ready", "socket", "select", "event", "queue", "tick"]
 
 
 @exercise("04.client", "A callback-chained client")
-def _check_client(fetch, *, rng, extra):
-    expect(callable(fetch), "pass your function itself, e.g. check('04.client', fetch)")
+def _check_client(fetch_all, *, rng, extra):
+    expect(callable(fetch_all), "pass your function itself, e.g. check('04.client', fetch_all)")
     for case in range(12 if extra else 6):
-        n = 1 if case == 0 else rng.randint(2, 4)
-        requests = [(" ".join(rng.choice(_WORDS) for _ in range(rng.randint(1, 4))) + f" #{i}\n").encode() for i in range(n)]
+        clients = 1 if case < 2 else rng.randint(2, 3)
+        jobs = [[(" ".join(rng.choice(_WORDS) for _ in range(rng.randint(1, 3))) + f" {c}.{i}\n").encode()
+                 for i in range(1 if case == 0 else rng.randint(2, 4))] for c in range(clients)]
         sockets = []
 
         def unstick():  # a busy `while` around recv stops once its socket is closed
             for sock in sockets:
                 sock.close()
 
-        replies, server, loop = _in_thread(
-            lambda: _run_clients(fetch, rng, requests, sockets), 5, "the loop",
+        results, server, loop = _in_thread(
+            lambda: _run_clients(fetch_all, rng, jobs, sockets), 5, "the loop",
             "a callback never returned. Don't wait in a loop for data: return, and add_reader calls you again.",
             on_timeout=unstick)
-        expect(len(sockets) == len(requests), f"{len(requests)} fetches opened {len(sockets)} connections; connect once per fetch")
-        for request in requests:
-            want = b"ECHO " + request.upper()
-            got = replies.get(request)
-            expect(got, f"on_done was never called for {_short(request)}: read until the reply ends with a newline, then call on_done(reply)")
-            expect(len(got) == 1, f"on_done was called {len(got)} times for one request {_short(request)}")
-            if got[0] != want and want.startswith(got[0]):
-                raise CheckFailed(f"on_done got {_short(got[0])}, only the start of {_short(want)}: the reply comes in pieces, keep reading until b'\\n'")
-            if got[0] != want:
-                mixed = " With several clients at once each needs its own reply buffer (a closure or an object), not a global." if n > 1 else ""
-                raise CheckFailed(f"on_done got {_short(got[0])}, expected {_short(want)}.{mixed}")
-        expect(server.served == len(requests), f"the server got {server.served} complete request lines, expected {len(requests)}: send the whole request")
-        expect(all(s.closed for s in sockets), "close the socket once the reply is complete")
+        expect(len(sockets) == len(jobs), f"{len(jobs)} calls of fetch_all opened {len(sockets)} connections; connect once per call")
+        expect(not server.overlapped, "send the next request only after the whole reply to the previous one has arrived")
+        for job, result in zip(jobs, results):
+            want = [b"ECHO " + request.upper() for request in job]
+            expect(result, f"on_done was never called for a list of {len(job)} request{'s'[:len(job) != 1]}: read until each reply ends with b'\\n'")
+            expect(len(result) == 1, f"on_done was called {len(result)} times for one list of requests; call it once, at the end")
+            got = result[0]
+            expect(isinstance(got, list), f"call on_done with a list of replies (bytes), got {_short(got)}")
+            for i, (g, w) in enumerate(zip(got, want)):
+                if g != w and isinstance(g, (bytes, bytearray)) and w.startswith(g):
+                    raise CheckFailed(f"reply {i + 1} was {_short(bytes(g))}, only the start of {_short(w)}: a reply comes in pieces, keep reading until b'\\n'")
+                if g != w:
+                    mixed = " Several clients run at once: keep each one's state in its own closure or object, not in globals." if clients > 1 else ""
+                    raise CheckFailed(f"reply {i + 1} was {_short(g)}, expected {_short(w)}.{mixed}")
+            expect(len(got) == len(want), f"{len(job)} requests but on_done got {len(got)} replies")
+        expect(server.served == sum(map(len, jobs)), f"the server got {server.served} request lines, expected {sum(map(len, jobs))}")
+        expect(all(s.closed for s in sockets), "close the socket once the last reply is complete")
         expect(not [k for k in loop.snapshot()["readers"] if k.startswith("client")], "remove your reader before closing the socket")
-    return "replies read across partial reads, several clients at once, sockets closed"
+    return "several clients at once, replies read across partial reads, requests one at a time, sockets closed"
