@@ -62,8 +62,11 @@ def run_event_driven(tasks) -> Timeline:
     while ready or waiting:
         while waiting and (not ready or waiting[0][0] <= now + EPS):
             end, _, task, index = heapq.heappop(waiting)  # I/O done: the task may continue
-            ready.append((task, index, end))
             now = max(now, end)
+            if index < len(task.steps):  # a task whose last step was this I/O is finished
+                ready.append((task, index, end))
+        if not ready:  # the last I/O in flight finished a task: nothing left to do
+            break
         task, index, since = ready.popleft()
         if now - since > EPS:
             segments.append(Segment(task.name, "ready", since, now))
@@ -186,4 +189,18 @@ def run_threaded(tasks, cores: int = 1, quantum: float = 0.5, switch_cost: float
                 running[core] = [thread, now, quantum]
         dispatch()
     title = f"threaded ({cores} core{'s' if cores > 1 else ''}, quantum {quantum:g})"
-    return Timeline(segments, title=title, tasks=[t.name for t in tasks])
+    return Timeline(_merge_touching(segments), title=title, tasks=[t.name for t in tasks])
+
+
+def _merge_touching(segments):
+    """Join a thread's cpu pieces of one step that follow without a break (a slice renewed, no switch)."""
+    merged, last = [], {}  # last: task -> index in merged of its latest segment
+    for s in sorted(segments, key=lambda s: (s.start, s.end)):
+        i = last.get(s.task)
+        before = merged[i] if i is not None else None
+        if before and s.kind == before.kind == "cpu" and s.step == before.step and abs(before.end - s.start) <= EPS:
+            merged[i] = Segment(s.task, "cpu", before.start, s.end, s.step)
+        else:
+            last[s.task] = len(merged)
+            merged.append(s)
+    return merged

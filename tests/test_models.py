@@ -142,3 +142,10 @@ def test_bad_task_lists(model):
         model([Task("A", [cpu(1)]), Task("A", [io(1)])])
     with pytest.raises(TypeError, match=r"tasks\[1\]"):
         model([Task("A", [cpu(1)]), "B"])
+
+
+def test_tasks_that_end_with_io_finish_when_their_io_ends():
+    tasks = [Task("A", [io(3), io(0.5)]), Task("B", [io(1.5), cpu(3)]), Task("C", [io(1)])]
+    for tl in (run_event_driven(tasks), run_threaded(tasks)):
+        assert tl.finish_times()["C"] == 1
+        assert not [s for s in tl.for_task("C") if s.kind == "ready" and s.start >= 1]

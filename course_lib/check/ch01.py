@@ -1,0 +1,123 @@
+"""Checks for chapter 01, three models.
+
+Each check builds random workloads with the seeded ``rng``, runs the student's
+function and compares what comes back with the course's own models.
+"""
+
+from __future__ import annotations
+
+from course_lib.check import exercise, expect
+from course_lib.models import run_event_driven, run_sequential, run_threaded
+from course_lib.timeline import Timeline
+from course_lib.workload import Task, cpu, io
+
+TOL = 1e-6
+
+
+def random_tasks(rng, n_tasks=None, max_steps=5) -> list[Task]:
+    n_tasks = n_tasks or rng.randint(1, 5)
+    tasks = []
+    for i in range(n_tasks):
+        steps = [(cpu if rng.random() < 0.5 else io)(rng.choice([0.5, 1, 1.5, 2, 3])) for _ in range(rng.randint(1, max_steps))]
+        tasks.append(Task("ABCDEFGH"[i], steps))
+    return tasks
+
+
+def _callable(obj, name):
+    expect(callable(obj), f"pass your function {name} itself to check(), got {type(obj).__name__} {obj!r}")
+
+
+def _number(value, what):
+    expect(isinstance(value, (int, float)) and not isinstance(value, bool),
+           f"{what} should return a number of seconds, got {type(value).__name__} {value!r}")
+
+
+@exercise("01.predict", "Predict three makespans by hand")
+def check_predict(predictions, *, rng, extra):
+    expect(callable(predictions), "pass your function predictions itself to check()")
+    got = predictions()
+    expect(isinstance(got, dict), f"predictions() should return a dict, got {type(got).__name__}")
+    tasks = [Task("A", [cpu(2), io(2), cpu(1)]), Task("B", [cpu(1), io(4), cpu(1)]), Task("C", [cpu(1), io(1), cpu(1)])]
+    want = {
+        "sequential": run_sequential(tasks).makespan,
+        "threaded": run_threaded(tasks, cores=1, quantum=1).makespan,
+        "event_driven": run_event_driven(tasks).makespan,
+    }
+    for key in want:
+        expect(key in got, f"predictions() should have the key {key!r} (keys: sequential, threaded, event_driven)")
+        _number(got[key], f"predictions()[{key!r}]")
+    wrong = [key for key in want if abs(got[key] - want[key]) > TOL]
+    expect(not wrong, f"not quite: {', '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} off. Draw the timeline on paper, one row per task, and count again.")
+    return "all three right"
+
+
+@exercise("01.bounds", "Bounds on any schedule")
+def check_bounds(sequential_time, lower_bound, *, rng, extra):
+    _callable(sequential_time, "sequential_time")
+    _callable(lower_bound, "lower_bound")
+    for _ in range(200 if extra else 40):
+        tasks = random_tasks(rng)
+        got = sequential_time(tasks)
+        _number(got, "sequential_time")
+        want = run_sequential(tasks).makespan
+        expect(abs(got - want) < TOL, f"sequential_time({tasks}) returned {got}, expected {want}: in the sequential model nothing overlaps")
+        got = lower_bound(tasks)
+        _number(got, "lower_bound")
+        want = max(sum(t.cpu_time for t in tasks), max(t.cpu_time + t.io_time for t in tasks))
+        expect(abs(got - want) < TOL, f"lower_bound({tasks}) returned {got}, expected {want}: one CPU does all the cpu steps, and no task finishes before its own steps are done")
+        expect(run_event_driven(tasks).makespan >= got - TOL, "lower_bound is above what the event loop achieves: it cannot be a lower bound")
+    return "40 random workloads"
+
+
+@exercise("01.workloads", "A workload where the loop wins, and one where it doesn't")
+def check_workloads(loop_wins, loop_loses, *, rng, extra):
+    _callable(loop_wins, "loop_wins")
+    _callable(loop_loses, "loop_loses")
+    for name, make in (("loop_wins", loop_wins), ("loop_loses", loop_loses)):
+        tasks = make()
+        expect(isinstance(tasks, list) and all(isinstance(t, Task) for t in tasks),
+               f"{name}() should return a list of Task objects, got {tasks!r:.80}")
+        expect(len(tasks) >= 3, f"{name}() should return at least 3 tasks, got {len(tasks)}")
+    tasks = loop_wins()
+    seq, event = run_sequential(tasks).makespan, run_event_driven(tasks).makespan
+    expect(event <= seq / 2 + TOL, f"loop_wins: the event loop takes {event:g} s against {seq:g} s sequentially; make it at most half. What do the tasks spend most of their time doing?")
+    tasks = loop_loses()
+    seq, event = run_sequential(tasks).makespan, run_event_driven(tasks).makespan
+    two_cores = run_threaded(tasks, cores=2, quantum=0.5).makespan
+    expect(event >= seq - TOL, f"loop_loses: the event loop takes {event:g} s against {seq:g} s sequentially; it should gain nothing. What can a loop not overlap?")
+    expect(two_cores * 1.5 <= event + TOL, f"loop_loses: two cores with threads take {two_cores:g} s against the loop's {event:g} s; make threads on two cores at least 1.5x faster")
+    return "the loop wins the first and gains nothing on the second"
+
+
+def _as_timeline(result, name):
+    expect(isinstance(result, Timeline), f"{name} should return a Timeline, got {type(result).__name__}")
+    return result
+
+
+@exercise("01.event_loop", "Write the event-driven model yourself")
+def check_event_loop(my_event_driven, *, rng, extra):
+    _callable(my_event_driven, "my_event_driven")
+    fixed = [Task(n, [cpu(1), io(2), cpu(1)]) for n in "ABC"]
+    cases = [fixed] + [random_tasks(rng) for _ in range(150 if extra else 40)]
+    for tasks in cases:
+        tl = _as_timeline(my_event_driven(tasks), "my_event_driven(tasks)")
+        where = f"for {tasks}" if len(repr(tasks)) < 160 else "for a random workload"
+        for s in tl.segments:
+            expect(s.kind in ("cpu", "io", "ready"), f"segment kinds are 'cpu', 'io' or 'ready', got {s.kind!r}")
+        for task in tasks:
+            work = [s for s in tl.for_task(task.name) if s.kind != "ready"]
+            kinds = [(s.kind, round(s.duration, 6)) for s in work]
+            want = [(s.kind, round(s.duration, 6)) for s in task.steps]
+            expect(kinds == want, f"{where}: task {task.name}'s segments {kinds} should match its steps {want}, in order")
+            for a, b in zip(work, work[1:]):
+                expect(a.end <= b.start + TOL, f"{where}: task {task.name} starts a step before the previous one ends ({a} then {b})")
+        cpu_segments = sorted(tl.of_kind("cpu"), key=lambda s: s.start)
+        for a, b in zip(cpu_segments, cpu_segments[1:]):
+            expect(a.end <= b.start + TOL, f"{where}: {a.task} and {b.task} use the one CPU at the same time")
+        want = run_event_driven(tasks)
+        expect(abs(tl.makespan - want.makespan) < TOL,
+               f"{where}: makespan {tl.makespan:g}, expected {want.makespan:g}. Does a task whose I/O finished wait its turn in a first-in-first-out queue, and does the CPU never idle while one waits?")
+        got_finish = {s.task: round(s.end, 6) for s in sorted(tl.segments, key=lambda s: s.end) if s.kind != "ready"}
+        want_finish = {s.task: round(s.end, 6) for s in sorted(want.segments, key=lambda s: s.end) if s.kind != "ready"}
+        expect(got_finish == want_finish, f"{where}: tasks finish at {got_finish}, expected {want_finish}: serve ready tasks first in, first out")
+    return f"{len(cases)} workloads, same schedule as the course's loop"
