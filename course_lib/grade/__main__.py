@@ -1,0 +1,129 @@
+"""``python -m course_lib.grade PATH... --out grades.csv``: see ``--help`` and ``course_lib/grade/__init__.py``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from course_lib.grade.batch import collect, grade_all, write_csv, write_feedback
+from course_lib.grade.limits import Limits, PidsCgroup, descendants, reap, set_subreaper
+
+DEFAULT_COURSE = Path(__file__).resolve().parents[2]
+
+DESCRIPTION = """\
+Grade students' exercise notebooks of the course and write one CSV row per notebook.
+
+PATH is a notebook file or a folder searched recursively for *.ipynb, e.g. nbgrader's
+submitted/<student>/<assignment>/NN_name.ipynb or <student>/NN_name.ipynb. A notebook is
+matched with solutions/NN_name.ipynb of the course by its file name.
+
+Every notebook runs in a fresh kernel, in a temporary folder holding only that notebook,
+with its locked cells (setup, demos, checks) restored from the course, under limits on
+wall time per cell and in total, CPU time, memory, processes and output. The score comes
+from the course's checks run by the grader itself: the notebook's own cases plus --hidden
+extra runs with unseen random cases (check(..., extra=True)). A check cell worth 1 point
+needs every run to pass; a cell worth more earns points * (runs passed / runs).
+"""
+
+EPILOG = """\
+CSV columns: submission (the notebook's folder below PATH, e.g. alice/ps1), student (its
+first part), notebook, score, max_score, status, detail
+(one line), checks (grade_id=score/points ...), seconds. status is one of
+  ok       ran to the end within the limits (failed checks just score 0)
+  error    the kernel died or exited (os._exit, crash) or the notebook did not run to its end
+  timeout  a cell ran longer than --timeout, or the notebook longer than --total-timeout / --cpu-time
+  killed   a limit was hit: memory, processes, output size
+  invalid  not a notebook, empty, or no exercise of that name in solutions/
+Checks that reported before an error/timeout/kill keep their points.
+
+Progress goes to stderr. The exit code is 0 when every notebook got its row.
+Student code runs as your user: for high stakes run this in a container (see
+course_lib/grade/__init__.py, "Threat model").
+"""
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m course_lib.grade", description=DESCRIPTION, epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    d = Limits()
+    p.add_argument("paths", nargs="+", metavar="PATH", help="notebook files or folders of them")
+    p.add_argument("--out", required=True, type=Path, help="the CSV file to write")
+    p.add_argument("--feedback", type=Path, metavar="DIR",
+                   help="write DIR/<submission>/<notebook>.md per notebook: checks passed and failed, with hints")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                   help="notebooks graded at once (default: the number of cores, %(default)s here)")
+    p.add_argument("--timeout", type=float, default=d.cell_timeout, metavar="S",
+                   help="wall seconds per cell before the kernel is interrupted (default %(default)g)")
+    p.add_argument("--total-timeout", type=float, default=d.total_timeout, metavar="S",
+                   help="wall seconds per notebook before it is killed (default %(default)g)")
+    p.add_argument("--cpu-time", type=float, default=None, metavar="S",
+                   help="CPU seconds per notebook, all its processes (default: --total-timeout)")
+    p.add_argument("--memory", type=int, default=d.memory_mib, metavar="MiB",
+                   help="address space per process and resident memory in total (default %(default)s)")
+    p.add_argument("--max-procs", type=int, default=d.max_procs, metavar="N",
+                   help=f"processes a notebook may run at once (default %(default)s; threads and processes: {d.max_tasks})")
+    p.add_argument("--max-output", type=int, default=d.max_output, metavar="BYTES",
+                   help="output a notebook may print (default %(default)s)")
+    p.add_argument("--hidden", type=int, default=2, metavar="N",
+                   help="extra runs of each check with hidden cases and unseen seeds (default %(default)s)")
+    p.add_argument("--course", type=Path, default=DEFAULT_COURSE, metavar="DIR",
+                   help="course folder holding solutions/ (default: %(default)s); it is put on the kernel's "
+                        "sys.path, so a course outside this package can register its checks from a module there")
+    p.add_argument("--no-cgroup", action="store_true", help="do not use a pids cgroup even if one can be made")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if not (args.course / "solutions").is_dir():
+        print(f"error: {args.course / 'solutions'} is not a folder (use --course DIR)", file=sys.stderr)
+        return 2
+    limits = Limits(cell_timeout=args.timeout, total_timeout=args.total_timeout,
+                    cpu_time=args.cpu_time if args.cpu_time is not None else args.total_timeout,
+                    memory_mib=args.memory, max_procs=args.max_procs, max_output=args.max_output)
+    set_subreaper()
+    subs = collect(args.paths)
+    use_cgroup = not args.no_cgroup
+    if use_cgroup:
+        probe = PidsCgroup.create(f"edp-grade-probe-{os.getpid()}", limits.max_tasks)
+        use_cgroup = probe is not None
+        if probe:
+            probe.destroy()
+    if not use_cgroup and os.geteuid() == 0:
+        print("warning: running as root without a pids cgroup: the process limit is only the watchdog's "
+              "(see the threat model in course_lib/grade/__init__.py)", file=sys.stderr)
+    print(f"grading {len(subs)} notebook(s) with {args.jobs} job(s)"
+          f"{' (pids cgroup)' if use_cgroup else ''}", file=sys.stderr)
+    start = time.monotonic()
+
+    def progress(done, total, sub):
+        r = sub.result
+        print(f"[{done}/{total}] {sub.submission}/{sub.notebook}: {r.get('status')} "
+              f"{float(r.get('score', 0)):g}/{float(r.get('max_score', 0)):g} ({r.get('seconds', '?')} s) "
+              f"{str(r.get('detail', ''))[:100]}", file=sys.stderr, flush=True)
+
+    try:
+        grade_all(subs, args.course, limits, args.jobs, hidden=args.hidden, use_cgroup=use_cgroup, progress=progress)
+    finally:
+        for pid in descendants(os.getpid()):  # anything that escaped to us as subreaper
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        reap()
+    write_csv(subs, args.out)
+    if args.feedback:
+        write_feedback(subs, args.feedback)
+    counts = {}
+    for sub in subs:
+        counts[sub.result.get("status")] = counts.get(sub.result.get("status"), 0) + 1
+    print(f"graded {len(subs)} notebook(s) in {time.monotonic() - start:.1f} s: "
+          + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + f"; wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

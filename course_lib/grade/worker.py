@@ -1,0 +1,287 @@
+"""Grade submitted notebooks one by one: ``python -m course_lib.grade.worker`` (one JSON job per stdin line).
+
+What it is: the process the batch starts for every submission. It reads the notebook,
+assembles it with the pristine course cells (``assemble.py``), makes a temporary folder
+holding only that notebook (the kernel's working directory) plus a private folder (secret,
+report file, kernelspec, IPython folder), starts a fresh kernel through the grader's own
+kernelspec (``sandbox.py``: limits before any student code), runs every cell with nbclient
+under the watchdog (``limits.py``), kills whatever is left, reads the nonce-tagged report
+lines, and prints one JSON result: the CSV row plus what the feedback needs.
+
+What it is not: the batch. It grades exactly one notebook and trusts nothing the kernel says
+except report lines that carry this run's nonce.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from course_lib.grade.assemble import assemble
+from course_lib.grade.limits import Limits, PidsCgroup, Watchdog, reap, set_subreaper
+
+
+def _row(status: str, detail: str, score=0.0, max_score=0.0, **more) -> dict:
+    return {"status": status, "detail": " ".join(str(detail).split())[:300], "score": round(score, 2),
+            "max_score": round(max_score, 2), **more}
+
+
+def _read_notebook(path: Path):
+    """The notebook, or (None, why) when it is not one."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        return None, f"cannot read the file: {error.strerror or error}"
+    if not data.strip():
+        return None, "the file is empty"
+    try:
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+    except Exception as error:  # JSON, encoding or format errors
+        return None, f"not a notebook: {type(error).__name__}"
+    if not isinstance(nb.get("cells"), list):
+        return None, "not a notebook: no list of cells"
+    for cell in nb.cells:
+        if not isinstance(cell, dict) or "cell_type" not in cell or not isinstance(cell.get("source", ""), str):
+            return None, "not a notebook: a cell without a type or source"
+        cell.setdefault("metadata", {})
+    return nb, ""
+
+
+def _make_client(nb, km, limits: Limits, watchdog: Watchdog, cwd: Path):
+    from nbclient import NotebookClient
+
+    class GradingClient(NotebookClient):
+        timed_out: list[int] = []
+        kernel_process = None
+
+        async def _async_handle_timeout(self, timeout, cell=None):
+            if cell is not None:
+                self.timed_out.append(next((i for i, c in enumerate(self.nb.cells) if c is cell), -1))
+            return await super()._async_handle_timeout(timeout, cell)
+
+        def output(self, outs, msg, display_id, cell_index):
+            watchdog.output_bytes += len(str(msg.get("content", "")))
+            if watchdog.output_bytes > limits.max_output:
+                watchdog.trip("killed", f"output limit: printed more than {limits.max_output} bytes")
+                return None
+            return super().output(outs, msg, display_id, cell_index)
+
+    client = GradingClient(
+        nb, km=km, timeout=max(1, int(limits.cell_timeout)), interrupt_on_timeout=True, allow_errors=True,
+        startup_timeout=60, shutdown_kernel="immediate", record_timing=False,
+        resources={"metadata": {"path": str(cwd)}},
+    )
+    client.timed_out = []
+
+    def started(notebook=None, **_):
+        client.kernel_process = getattr(getattr(client.km, "provisioner", None), "process", None)
+
+    client.on_notebook_start = started
+    return client
+
+
+def grade(job: dict) -> dict:
+    started_at = time.monotonic()
+    notebook_path = Path(job["notebook"])
+    limits = Limits(**job.get("limits", {}))
+    hidden = int(job.get("hidden", 2))
+    solution_path = Path(job["solution"]) if job.get("solution") else None
+    if solution_path is None or not solution_path.exists():
+        return _row("invalid", f"no exercise named {notebook_path.name} in the course's solutions/")
+    submission, why = _read_notebook(notebook_path)
+    if submission is None:
+        return _row("invalid", why)
+    solution = nbformat.read(solution_path, as_version=4)
+
+    base = Path(tempfile.mkdtemp(prefix="edp-grade-"))
+    cgroup = None
+    try:
+        work, private = base / "notebook", base / "private"
+        work.mkdir()
+        private.mkdir(mode=0o700)
+        shutil.copyfile(notebook_path, work / notebook_path.name)
+        nonce = secrets.token_hex(16)
+        seeds = [secrets.randbelow(2**31 - 1) + 1 for _ in range(hidden)]
+        secret_path, report_path = private / "secret", private / "report"
+        secret_path.write_text(" ".join([nonce, *map(str, seeds)]))
+        report_path.write_text("")
+        report_fd = os.open(report_path, os.O_RDONLY)
+        runner = "_edp_" + secrets.token_hex(4)
+        built = assemble(solution, submission, runner, str(secret_path), str(report_path))
+
+        cgroup = PidsCgroup.create(job.get("cgroup_name") or f"edp-grade-{os.getpid()}-{secrets.token_hex(3)}",
+                                   limits.max_tasks) if job.get("use_cgroup", True) else None
+        sys_path = [str(p) for p in job.get("sys_path", [])]
+        env = {
+            "HOME": str(work), "IPYTHONDIR": str(private / "ipython"), "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": job.get("mpl_dir") or str(private / "mpl"), "EDP_PROGRESS_FILE": "",
+            "PYTHONPATH": os.pathsep.join(sys_path + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]),
+            "MALLOC_ARENA_MAX": "2", "PYTHONDONTWRITEBYTECODE": "1",
+            "JUPYTER_RUNTIME_DIR": str(private / "runtime"), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        }
+        sandbox_json = private / "sandbox.json"
+        sandbox_json.write_text(json.dumps({"limits": limits.to_dict(), "cgroup": str(cgroup.path) if cgroup else "",
+                                            "env": env, "sys_path": sys_path}))
+        spec_dir = private / "kernels" / "edp-grade"
+        spec_dir.mkdir(parents=True)
+        (spec_dir / "kernel.json").write_text(json.dumps({
+            "argv": [sys.executable, "-m", "course_lib.grade.sandbox", str(sandbox_json), "-f", "{connection_file}"],
+            "display_name": "graded", "language": "python", "interrupt_mode": "signal",
+            "env": {"PYTHONPATH": env["PYTHONPATH"]},
+        }))
+        os.environ["JUPYTER_RUNTIME_DIR"] = str(private / "runtime")
+        from jupyter_client.kernelspec import KernelSpecManager
+        from jupyter_client.manager import AsyncKernelManager
+
+        ksm = KernelSpecManager(kernel_dirs=[str(private / "kernels")])
+        km = AsyncKernelManager(kernel_name="edp-grade", kernel_spec_manager=ksm)
+
+        watchdog = Watchdog(limits, cgroup)
+        watchdog.start()
+        client = _make_client(built.notebook, km, limits, watchdog, work)
+        crash = None
+        try:
+            client.execute(cwd=str(work))
+        except Exception as error:  # DeadKernelError, startup failures, anything nbclient raises
+            crash = error
+        finally:
+            watchdog.stop()
+            watchdog.kill_all()
+            if cgroup is not None:
+                cgroup.destroy()
+            reap()
+        exit_code = getattr(client.kernel_process, "returncode", None)
+        reports, forged = _read_reports(report_fd, nonce)
+        os.close(report_fd)
+        return _result(built, client, watchdog, crash, exit_code, reports, forged, hidden, limits,
+                       time.monotonic() - started_at)
+    finally:
+        if cgroup is not None:
+            cgroup.destroy()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _read_reports(fd: int, nonce: str):
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+        if sum(map(len, chunks)) > 16 << 20:
+            break
+    reports, forged = [], 0
+    for line in b"".join(chunks).decode(errors="replace").splitlines():
+        try:
+            fields = ast.literal_eval(line)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            forged += 1
+            continue
+        if isinstance(fields, tuple) and fields and fields[0] == nonce:
+            reports.append(fields[1:])
+        else:
+            forged += 1
+    return reports, forged
+
+
+def _cell_errors(nb, labels):
+    errors = []
+    for cell, label in zip(nb.cells, labels):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                errors.append({"label": label, "ename": str(out.get("ename", "")), "evalue": str(out.get("evalue", ""))[:200]})
+    return errors
+
+
+def _result(built, client, watchdog, crash, exit_code, reports, forged, hidden, limits, seconds) -> dict:
+    runs = {}
+    events = set()
+    for fields in reports:
+        if fields and fields[0] == "run" and len(fields) == 5:
+            _, key, index, passed, hint = fields
+            runs[(str(key), int(index))] = (bool(passed), str(hint))
+        elif fields:
+            events.add(str(fields[0]))
+    errors = _cell_errors(client.nb, built.labels)
+    checks, total, max_total, n_passed = [], 0.0, 0.0, 0
+    for g in built.graded:
+        expected = [(f"{g.grade_id}#0", 0)] if g.calls == 0 else \
+            [(f"{g.grade_id}#{c}", i) for c in range(g.calls) for i in range(1 + hidden)]
+        got = [runs.get(k) for k in expected]
+        passed = sum(1 for r in got if r and r[0])
+        fraction = passed / len(expected)
+        score = g.points * fraction if g.points > 1 else (g.points if fraction == 1 else 0.0)
+        cell_error = next((f"{e['ename']}: {e['evalue']}" for e in errors if e["label"] == f"cell {g.grade_id}"), "")
+        checks.append({
+            "grade_id": g.grade_id, "points": g.points, "score": round(score, 2), "passed": passed, "runs": len(expected),
+            "results": [{"key": k, "run": i, "hidden": i > 0, "reported": r is not None,
+                         "passed": bool(r and r[0]), "hint": r[1] if r else ""} for (k, i), r in zip(expected, got)],
+            "error": cell_error,
+        })
+        total += score
+        max_total += g.points
+        n_passed += fraction == 1
+    timed_out = [built.labels[i] for i in client.timed_out if 0 <= i < len(built.labels)]
+    memory = next((e["label"] for e in errors if e["ename"] == "MemoryError"), None)
+    fork_failed = next((e["label"] for e in errors if e["ename"] == "BlockingIOError" and "11" in e["evalue"]), None)
+    if watchdog.reason:
+        status, detail = watchdog.reason
+    elif crash is not None and type(crash).__name__ == "DeadKernelError":
+        how = f"signal {-exit_code}" if isinstance(exit_code, int) and exit_code < 0 else \
+            f"exit code {exit_code}" if exit_code is not None else "no exit code"
+        status, detail = "error", f"the kernel died ({how}), e.g. os._exit() or a crash; later cells did not run"
+    elif crash is not None:
+        status, detail = "error", f"grading stopped: {type(crash).__name__}: {str(crash).splitlines()[0][:150] if str(crash) else ''}"
+    elif timed_out:
+        status, detail = "timeout", f"{timed_out[0]} ran longer than {limits.cell_timeout:g} s and was interrupted"
+    elif memory:
+        status, detail = "killed", f"memory limit ({limits.memory_mib} MiB): MemoryError in {memory}"
+    elif fork_failed:
+        status, detail = "killed", f"process limit: could not start a process in {fork_failed}"
+    elif "done" not in events:
+        status, detail = "error", "the notebook did not run to its end (the grader's last cell never reported)"
+    else:
+        status, detail = "ok", ""
+    summary = f"{n_passed}/{len(built.graded)} checks passed"
+    if status != "ok":
+        detail = f"{detail}; {summary}"
+    else:
+        failed = [c for c in checks if c["passed"] < c["runs"]]
+        detail = summary
+        if failed:
+            first = failed[0]
+            hint = next((r["hint"] for r in first["results"] if r["reported"] and not r["passed"]), "") or first["error"] or "no result"
+            detail += f"; {first['grade_id']}: {hint}"
+    if forged:
+        detail += f"; ignored {forged} forged report lines"
+    if built.notes:
+        detail += "; " + "; ".join(built.notes)
+    return _row(status, detail, total, max_total, checks=checks, cell_errors=[e for e in errors if e["label"].startswith(("your cell", "answer"))],
+                seconds=round(seconds, 2), peak_procs=watchdog.peak_procs, cgroup=bool(watchdog.cgroup))
+
+
+def main() -> int:
+    """Grade one job per line of stdin, answering one JSON line each (the batch reuses workers)."""
+    set_subreaper()
+    out = sys.stdout
+    sys.stdout = sys.stderr  # nothing but results on the real stdout
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            result = grade(json.loads(line))
+        except Exception as error:  # a grader bug must still produce a row
+            result = _row("error", f"grader failure: {type(error).__name__}: {error}")
+        out.write(json.dumps(result) + "\n")
+        out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""A class of plain and hostile submissions of the fixture notebook, with the row each must get.
+
+``make_class(folder)`` writes ``folder/<student>/99_fixture.ipynb`` for every case below
+and returns ``{student: (status, score)}``. The fixture (``course/solutions/99_fixture.ipynb``)
+has ``add`` (1 point) and ``order`` (3 points); cases are built by replacing answer cells,
+editing, deleting or adding cells of the solution.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell
+
+from course_lib.exercises import make_exercise
+
+COURSE = Path(__file__).parent / "course"
+SOLUTION = COURSE / "solutions" / "99_fixture.ipynb"
+NAME = SOLUTION.name
+
+GOOD_ADD = "def add(a, b):\n    return a + b"
+GOOD_ORDER = "def order(events):\n    return [name for _, name in sorted(events, key=lambda e: e[0])]"
+WRONG_ADD = "def add(a, b):\n    return a - b"
+WRONG_ORDER = "def order(events):\n    return [name for _, name in events]"
+
+
+def _gid(cell):
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def solution() -> nbformat.NotebookNode:
+    return nbformat.read(SOLUTION, as_version=4)
+
+
+def variant(add=None, order=None, drop=(), edit=None, insert_after=None) -> nbformat.NotebookNode:
+    """The solution with answer sources replaced, cells dropped/edited, or cells added."""
+    nb = solution()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        if _gid(cell) == "add_answer" and add is not None:
+            cell.source = add
+        if _gid(cell) == "order_answer" and order is not None:
+            cell.source = order
+        if edit and _gid(cell) in edit:
+            cell.source = edit[_gid(cell)]
+    nb.cells = [c for c in nb.cells if _gid(c) not in drop]
+    for gid, source in (insert_after or {}).items():
+        at = next(i for i, c in enumerate(nb.cells) if _gid(c) == gid)
+        nb.cells.insert(at + 1, new_code_cell(source))
+    return nb
+
+
+FORGE = """
+import os
+for name in os.listdir("/proc/self/fd"):
+    fd = int(name)
+    try:
+        target = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        continue
+    if "report" not in target:
+        continue
+    for key in ("add_check#0", "order_check#0"):
+        for run in range(3):
+            try:
+                os.write(fd, (repr(("0" * 32, "run", key, run, True, "")) + "\\n").encode())
+            except OSError:
+                pass
+"""
+
+PATCH_CHECK = """
+import builtins, sys
+import course_lib.check as c
+def check(*args, **kwargs):
+    print("✔ passed")
+c.check = check
+builtins.check = check
+c.CheckFailed = type("CheckFailed", (Exception,), {})
+c._REGISTRY["99.add"].function.__code__ = (lambda *a, **k: None).__code__
+c.expect = lambda *a, **k: None
+sys.modules["course_lib.check"] = type(sys)("course_lib.check")
+builtins.print = lambda *a, **k: None
+"""
+
+
+def cases() -> dict[str, tuple[object, tuple[str, float]]]:
+    """student -> (notebook or raw bytes, (status, score))."""
+    blank = make_exercise(solution())
+    return {
+        "solved": (solution(), ("ok", 4)),
+        "blank": (blank, ("ok", 0)),
+        "infinite_loop": (variant(add="while True:\n    pass\n" + GOOD_ADD), ("timeout", 3)),
+        "sys_exit": (variant(add="import sys\nsys.exit(1)\n" + GOOD_ADD), ("ok", 3)),
+        "os_exit": (variant(order="import os\nos._exit(3)\n" + GOOD_ORDER), ("error", 1)),
+        "big_alloc": (variant(add="block = bytearray(6 * 1024**3)\n" + GOOD_ADD), ("killed", 3)),
+        "fork_flood": (variant(order="import os\nwhile True:\n    os.fork()"), ("killed", 1)),
+        "output_flood": (variant(order="while True:\n    print('x' * 10000)"), ("killed", 1)),
+        "tampered_checks": (variant(add=WRONG_ADD, order=WRONG_ORDER,
+                                    edit={"add_check": "print('✔ 99.add passed')", "order_check": "pass"}), ("ok", 0)),
+        "deleted_checks": (variant(drop=("add_check", "order_check", "setup")), ("ok", 4)),
+        "deleted_answer": (variant(drop=("order_answer",)), ("ok", 1)),
+        "patched_check": (variant(add=WRONG_ADD + "\n" + PATCH_CHECK, order=WRONG_ORDER), ("ok", 0)),
+        "forged_reports": (variant(add=WRONG_ADD + "\n" + FORGE, order=WRONG_ORDER), ("ok", 0)),
+        "garbage": (b"\x89PNG\r\n\x1a\n not a notebook \x00\xff", ("invalid", 0)),
+        "empty": (b"", ("invalid", 0)),
+        "stderr_noise": (variant(add="import sys, warnings\nprint('debug', file=sys.stderr)\n"
+                                     "warnings.warn('careful')\n" + GOOD_ADD), ("ok", 4)),
+        "slow_correct": (variant(order="import time\ntime.sleep(2)\n" + GOOD_ORDER), ("ok", 4)),
+        "partial": (variant(add="def add(a, b):\n    return a + b if abs(a) < 1000 else 0",
+                            order="def order(events):\n    return [] if len(events) > 6 else "
+                                  "[n for _, n in sorted(events, key=lambda e: e[0])]"), ("ok", 1)),
+        "system_exit_in_check": (variant(add="def add(a, b):\n    raise SystemExit(0)"), ("ok", 3)),
+        "added_cells": (variant(insert_after={"add_check": "scratch = add(2, 3)\nprint(scratch)",
+                                              "order_check": "def add(a, b):\n    return 0"}), ("ok", 4)),
+    }
+
+
+def make_class(folder: Path) -> dict[str, tuple[str, float]]:
+    expected = {}
+    for student, (content, row) in cases().items():
+        target = folder / student / NAME
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            nbformat.write(copy.deepcopy(content), target)
+        expected[student] = row
+    return expected
