@@ -14,6 +14,9 @@ Kinds of segment, and how they are drawn:
 - ``"switch"`` a processor switches between threads (a thin black bar)
 - anything else is drawn as a light bar with its kind as a label.
 
+A cpu segment of zero length (a callback on a virtual clock takes no time) is drawn
+as a diamond at its instant.
+
 What it is not: a scheduler. Nothing here decides what runs; ``models``, ``loop``
 and ``tracer`` make timelines, this module only holds and draws them.
 """
@@ -125,7 +128,9 @@ def plot_timeline(timeline: Timeline, ax=None, title: str | None = None, xmax: f
     rows = {t: len(timeline.tasks) - 1 - i for i, t in enumerate(timeline.tasks)}
     kinds_seen = []
     for s in timeline.segments:
-        if s.duration <= 0:
+        if s.duration <= 0:  # an instant (a callback on a virtual clock): a tick mark
+            if s.kind == "cpu":
+                ax.plot([s.start], [rows[s.task]], marker="D", markersize=7, color=colours[s.task], markeredgecolor="black")
             continue
         height = 0.3 if s.kind in ("ready", "switch") else 0.6
         ax.broken_barh([(s.start, s.duration)], (rows[s.task] - height / 2, height), **_style(s.kind, colours[s.task]))
@@ -135,7 +140,8 @@ def plot_timeline(timeline: Timeline, ax=None, title: str | None = None, xmax: f
             kinds_seen.append(s.kind)
     ax.set_yticks([rows[t] for t in timeline.tasks], timeline.tasks)
     ax.set_ylim(-0.6, len(timeline.tasks) - 0.4)
-    ax.set_xlim(0, xmax if xmax is not None else max(timeline.makespan, 1e-9) * 1.02)
+    right = xmax if xmax is not None else max(timeline.makespan, 1e-9) * 1.02
+    ax.set_xlim(-0.012 * right, right)
     ax.set_xlabel("time (s)")
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
@@ -143,7 +149,8 @@ def plot_timeline(timeline: Timeline, ax=None, title: str | None = None, xmax: f
     if heading:
         ax.set_title(heading, loc="left", fontsize=10)
     if legend and timeline.segments:
-        handles = [Patch(**_style("cpu", colours[t]), label=f"{t} runs") for t in timeline.tasks[:6]]
+        runs = [t for t in timeline.tasks if any(s.kind == "cpu" for s in timeline.for_task(t))]
+        handles = [Patch(**_style("cpu", colours[t]), label=f"{t} runs") for t in runs[:6]]
         names = {"io": "waiting for I/O", "ready": "ready, waiting for a CPU", "switch": "context switch"}
         handles += [Patch(**_style(k, "#444444"), label=names[k]) for k in ("io", "ready", "switch") if k in kinds_seen]
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
