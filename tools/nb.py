@@ -68,5 +68,8 @@ class Notebook:
         # stable cell ids keep diffs small when a notebook is rebuilt
         for i, cell in enumerate(self.nb.cells):
             cell["id"] = f"c{i:03d}"
+        from tools.slides import mark
+
+        mark(self.nb)  # section headings start slides, for lecturers
         nbformat.validate(self.nb)
         nbformat.write(self.nb, path)
