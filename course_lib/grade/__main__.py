@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from course_lib.grade.batch import collect, grade_all, write_csv, write_feedback
-from course_lib.grade.limits import Limits, PidsCgroup, descendants, reap, set_subreaper
+from course_lib.grade.limits import Limits, PidsCgroup, _cgroup_parents, descendants, reap, set_subreaper
 
 DEFAULT_COURSE = Path(__file__).resolve().parents[2]
 
@@ -114,6 +114,9 @@ def main(argv=None) -> int:
             except OSError:
                 pass
         reap()
+        for parent in _cgroup_parents():  # cgroups of workers that were killed (Ctrl-C, hung worker)
+            for path in parent.glob(f"edp-grade-{os.getpid()}-*"):
+                PidsCgroup(path).destroy()
     write_csv(subs, args.out)
     if args.feedback:
         write_feedback(subs, args.feedback)

@@ -46,10 +46,12 @@ def install(secret_path: str, report_path: str):
     os.unlink(secret_path)
     nonce, seeds = secret[0], [int(s) for s in secret[1:]]
     fd = os.open(report_path, os.O_WRONLY | os.O_APPEND)
+    os.unlink(report_path)  # the worker holds its own descriptor; nobody can open it by name any more
     write, _repr, _type, _str, _len, _isinstance = os.write, repr, type, str, len, isinstance
     FunctionType = types.FunctionType
     modules = sys.modules
     saved_streams = (sys.stdout, sys.stderr, sys.displayhook, sys.excepthook)
+    recursion_limit = sys.getrecursionlimit()
     state = {"sealed": False, "snaps": [], "funcs": [], "classes": [], "check": None, "failed": None}
 
     def report(*fields):
@@ -106,6 +108,7 @@ def install(secret_path: str, report_path: str):
         threading.settrace(None)
         threading.setprofile(None)
         sys.stdout, sys.stderr, sys.displayhook, sys.excepthook = saved_streams
+        sys.setrecursionlimit(recursion_limit)
         for name, mod, snapshot in state["snaps"]:
             modules[name] = mod
             d = vars(mod)
