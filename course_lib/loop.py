@@ -389,9 +389,10 @@ class Loop:
         return result
 
     def run(self, until=None, max_steps=None) -> None:
-        """Step until nothing can happen, ``stop()`` is called, or ``until`` (a time, or a
-        function returning True) is reached; always at the end of a batch, as asyncio does.
-        More than ``max_steps`` steps raises ``TooManySteps``."""
+        """Step until nothing can happen, ``stop()`` is called, or ``until`` is reached: a
+        time (the clock gets there even if nothing happens) or a function returning True.
+        Returns at the end of a batch, as asyncio does. More than ``max_steps`` steps
+        raises ``TooManySteps``."""
         if until is not None and not callable(until):
             _check_number(until, "until")
         if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 0):
@@ -401,7 +402,7 @@ class Loop:
         self._until = None if until is None or callable(until) else until
         steps, step = 0, self.step
         try:
-            while self._todo or not (self._stopping or self.done or self._reached(until)):
+            while self._todo or not (self._stopping or self._reached(until) or self.done and self._until is None):
                 if steps == max_steps:
                     raise TooManySteps(f"run() took {steps} steps and the loop still has work: the program "
                                        "may never finish (a callback that always reschedules itself?); "

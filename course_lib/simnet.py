@@ -17,8 +17,8 @@ so a sender that outpaces its reader gets partial sends, then ``BlockingIOError`
 jumps the virtual clock to the next arrival. ``EchoServer`` is a ready-made server
 running on the same loop through callbacks.
 
-What it is not: TCP. No packets, handshake, loss, congestion control or
-``shutdown()``; the receive window reopens the moment the reader reads; a connect
+What it is not: TCP. No packets, handshake, loss or congestion control;
+``shutdown`` knows only ``SHUT_WR``; the receive window reopens the moment the reader reads; a connect
 to an address nobody listens on is refused at once.
 """
 
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import socket
 
 from course_lib.pollers import EVENT_READ, EVENT_WRITE
 
@@ -92,7 +93,8 @@ class SimSocket:
         self.net, self.name, self.peer = net, name, None
         self._inbox = bytearray()  # arrived, not yet read
         self._in_flight = 0  # bytes we sent that the peer has not read yet
-        self._eof = False  # the peer's close has arrived
+        self._eof = False  # the peer's close (or shutdown) has arrived
+        self._shut = False  # we said we will send no more
         self.closed = False
 
     def send(self, data) -> int:
@@ -100,6 +102,8 @@ class SimSocket:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data must be bytes, got {type(data).__name__}")
         self._check_open()
+        if self._shut:
+            raise BrokenPipeError(f"{self.name}: shut down for writing")
         if self.peer.closed:
             raise BrokenPipeError(f"{self.peer.name} has closed the connection")
         room = self.net.buffer_size - self._in_flight
@@ -126,11 +130,21 @@ class SimSocket:
             return b""
         raise BlockingIOError(f"{self.name}: nothing to read yet")
 
+    def shutdown(self, how=socket.SHUT_WR) -> None:
+        """``shutdown(socket.SHUT_WR)``: send no more (the peer reads b""), but keep reading."""
+        if how != socket.SHUT_WR:
+            raise ValueError("how: simulated sockets only support socket.SHUT_WR")
+        self._check_open()
+        if not self._shut:
+            self._shut = True
+            self.net._send_later(self.peer._fin)
+
     def close(self) -> None:
         if not self.closed:
+            if not self._shut:
+                self._shut = True
+                self.net._send_later(self.peer._fin)
             self.closed = True
-            peer = self.peer
-            self.net._send_later(peer._fin)
 
     def _fin(self):
         self._eof = True

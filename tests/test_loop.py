@@ -1,0 +1,399 @@
+"""Tests of course_lib.loop: the order is asyncio's (checked against asyncio itself on
+random programs), plus step(), run(), snapshot(), timeline(), errors and arguments."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import selectors
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from course_lib.loop import Handle, Loop, Step, TimerHandle, TooManySteps
+from course_lib.timeline import Timeline
+
+# --------------------------------------------------------------------------------------
+# asyncio on a virtual clock: the reference
+# --------------------------------------------------------------------------------------
+
+
+class _Idle(Exception):
+    """asyncio would now block for ever: the program is over."""
+
+
+class VirtualSelector(selectors.BaseSelector):
+    """A selector with nothing ever ready: select(timeout) just moves the virtual clock."""
+
+    def __init__(self):
+        self.now = 0.0
+        self._map = {}
+
+    def register(self, fileobj, events, data=None):
+        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        key = self._map[fd] = selectors.SelectorKey(fileobj, fd, events, data)
+        return key
+
+    def unregister(self, fileobj):
+        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        return self._map.pop(fd)
+
+    def select(self, timeout=None):
+        if timeout is None:
+            raise _Idle
+        self.now += timeout
+        return []
+
+    def get_map(self):
+        return self._map
+
+
+class FifoTimerHandle(asyncio.TimerHandle):
+    """asyncio's TimerHandle, but equal deadlines are ordered by scheduling order."""
+
+    __slots__ = ("_seq",)
+
+    def __lt__(self, other):
+        return (self._when, self._seq) < (other._when, other._seq)
+
+
+class VirtualAsyncio(asyncio.SelectorEventLoop):
+    """A real asyncio event loop whose clock is the VirtualSelector's.
+
+    asyncio leaves the order of timers with exactly the same deadline undefined (its
+    heap compares deadlines only); with ``fifo_ties=True`` they run in scheduling
+    order, which is what the course loop promises."""
+
+    def __init__(self, fifo_ties: bool):
+        super().__init__(VirtualSelector())
+        self._fifo_ties, self._counter = fifo_ties, itertools.count()
+        self.errors = []
+        self.set_exception_handler(lambda loop, context: self.errors.append(context["exception"]))
+
+    def time(self):
+        return self._selector.now
+
+    def spend(self, seconds):
+        self._selector.now += seconds
+
+    def call_at(self, when, callback, *args, context=None):
+        if not self._fifo_ties:
+            return super().call_at(when, callback, *args, context=context)
+        timer = FifoTimerHandle(when, callback, args, self, context)
+        timer._seq = next(self._counter)
+        heapq.heappush(self._scheduled, timer)
+        timer._scheduled = True
+        return timer
+
+
+# --------------------------------------------------------------------------------------
+# random programs: callbacks that schedule, cancel, spend time and raise
+# --------------------------------------------------------------------------------------
+
+N_CALLBACKS = 8
+BUDGET = 300  # at most this many scheduling actions per run, so every program ends
+
+delays = st.integers(-2, 12).map(lambda d: d / 4)  # quarter seconds: exact floats, many ties
+action = st.one_of(
+    st.tuples(st.just("soon"), st.integers(0, N_CALLBACKS - 1)),
+    st.tuples(st.just("later"), st.integers(0, N_CALLBACKS - 1), delays),
+    st.tuples(st.just("at"), st.integers(0, N_CALLBACKS - 1), st.integers(0, 16).map(lambda t: t / 4)),
+    st.tuples(st.just("cancel"), st.integers(0, 50)),
+    st.tuples(st.just("spend"), st.sampled_from([0.0, 0.1, 0.25, 1.0])),
+    st.tuples(st.just("raise")),
+)
+programs = st.tuples(
+    st.lists(action, min_size=1, max_size=8),  # what the program does before the loop runs
+    st.lists(st.lists(action, max_size=4), min_size=N_CALLBACKS, max_size=N_CALLBACKS),  # what callback k does
+)
+
+
+def run_program(loop, program, spend, jitter=0.0):
+    """Run ``program`` on ``loop`` (course or asyncio); return the log [(time, k)] and the deadlines used."""
+    main, bodies = program
+    log, handles, deadlines, budget = [], [], [], [BUDGET]
+
+    def do(actions):
+        for act in actions:
+            kind = act[0]
+            if kind in ("soon", "later", "at"):
+                if budget[0] == 0:
+                    continue
+                budget[0] -= 1
+            if kind == "soon":
+                handles.append(loop.call_soon(callback, act[1]))
+            elif kind == "later":
+                delay = act[2] + jitter * len(handles)
+                deadlines.append(loop.time() + delay)
+                handles.append(loop.call_later(delay, callback, act[1]))
+            elif kind == "at":
+                when = act[2] + jitter * len(handles)
+                deadlines.append(when)
+                handles.append(loop.call_at(when, callback, act[1]))
+            elif kind == "cancel" and handles:
+                handles[act[1] % len(handles)].cancel()
+            elif kind == "spend":
+                spend(act[1])
+            elif kind == "raise":
+                raise ValueError("boom")
+
+    def callback(k):
+        log.append((loop.time(), k))
+        do(bodies[k])
+
+    do([a for a in main if a[0] != "raise"])
+    return log, deadlines
+
+
+def run_on_course_loop(program, jitter=0.0):
+    loop = Loop()
+    log, deadlines = run_program(loop, program, loop.spend, jitter)
+    loop.run()
+    assert loop.done
+    return log, deadlines, len(loop.errors)
+
+
+def run_on_asyncio(program, fifo_ties, jitter=0.0):
+    loop = VirtualAsyncio(fifo_ties)
+    try:
+        log, _ = run_program(loop, program, loop.spend, jitter)
+        with pytest.raises(_Idle):
+            loop.run_forever()
+        return log, len(loop.errors)
+    finally:
+        loop._selector = selectors.DefaultSelector()  # let close() unregister its self-pipe for real
+        loop.close()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs)
+def test_same_order_and_times_as_asyncio(program):
+    """Callbacks run in asyncio's order, at asyncio's (virtual) times, with the same errors."""
+    log, _, errors = run_on_course_loop(program)
+    assert (log, errors) == run_on_asyncio(program, fifo_ties=True)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(programs)
+def test_same_as_unmodified_asyncio_when_no_deadlines_tie(program):
+    """Against asyncio exactly as it ships: programs whose timers never share a deadline."""
+    log, deadlines, errors = run_on_course_loop(program, jitter=1e-6)
+    assume(len(set(deadlines)) == len(deadlines))
+    assert (log, errors) == run_on_asyncio(program, fifo_ties=False, jitter=1e-6)
+
+
+# --------------------------------------------------------------------------------------
+# step() and the batch rule, by example
+# --------------------------------------------------------------------------------------
+
+
+def test_one_iteration_is_a_poll_then_one_step_per_callback_of_the_batch():
+    loop, log = Loop(), []
+
+    def a():
+        log.append("a")
+        loop.call_soon(log.append, "c")  # scheduled during the batch: waits for the next poll
+
+    loop.call_soon(a)
+    loop.call_soon(log.append, "b")
+    kinds = [loop.step().kind for _ in range(3)]
+    assert kinds == ["poll", "callback", "callback"] and log == ["a", "b"]
+    assert loop.snapshot()["ready"] == ["list.append('c')"]
+    assert [loop.step().kind for _ in range(2)] == ["poll", "callback"] and log == ["a", "b", "c"]
+    assert loop.done and loop.step().kind == "idle"
+
+
+def test_poll_jumps_the_virtual_clock_and_describes_itself():
+    loop = Loop()
+    loop.call_later(0.5, print)
+    loop.call_later(0.5, print)
+    step = loop.step()
+    assert isinstance(step, Step) and loop.time() == 0.5
+    assert str(step) == "poll: waited 0.5 s, 2 timers due -> 2 callbacks queued"
+    assert str(loop.step()) == "ran print()"
+
+
+def test_timers_due_together_run_by_deadline_then_scheduling_order():
+    loop, log = Loop(), []
+    loop.call_soon(loop.spend, 1.0)  # the loop is late: all three timers are due at the same poll
+    for name, delay in [("x", 0.5), ("y", 0.2), ("z", 0.5), ("w", 0.2)]:
+        loop.call_later(delay, log.append, name)
+    loop.run()
+    assert log == ["y", "w", "x", "z"]
+
+
+def test_cancelled_handles_never_run():
+    loop, log = Loop(), []
+    loop.call_soon(log.append, 1).cancel()
+    timer = loop.call_later(1, log.append, 2)
+    loop.call_soon(timer.cancel)
+    loop.call_later(2, log.append, 3)
+    assert isinstance(timer, TimerHandle) and timer.when() == 1
+    loop.run()
+    assert log == [3] and loop.time() == 2
+
+
+def test_snapshot_is_plain_data_with_the_documented_keys():
+    loop = Loop()
+    loop.call_soon(print, "hi")
+    loop.call_later(2, print)
+    loop.call_at(1, len, "abc")
+    snap = loop.snapshot()
+    assert set(snap) >= {"clock", "ready", "timers", "readers", "writers", "step", "done", "errors", "last_step"}
+    assert snap["ready"] == ["print('hi')"]
+    assert snap["timers"] == [{"when": 1, "callback": "len('abc')"}, {"when": 2.0, "callback": "print()"}]
+    assert snap["clock"] == 0.0 and snap["step"] == 0 and snap["done"] is False
+
+
+def test_run_until_a_time_and_until_a_condition():
+    loop, log = Loop(), []
+
+    def tick(n):
+        log.append(loop.time())
+        loop.call_later(1, tick, n + 1)
+
+    loop.call_soon(tick, 0)
+    loop.run(until=2.5)
+    assert log == [0, 1, 2] and loop.time() == 2.5
+    loop.run(until=lambda: len(log) == 5)
+    assert log == [0, 1, 2, 3, 4]
+
+
+def test_stop_returns_at_the_end_of_the_batch():
+    loop, log = Loop(), []
+    loop.call_soon(loop.stop)
+    loop.call_soon(log.append, "same batch")
+    loop.call_later(1, log.append, "later")
+    loop.run()
+    assert log == ["same batch"]
+    loop.run()
+    assert log == ["same batch", "later"]
+
+
+def test_endless_program_raises_too_many_steps():
+    loop = Loop()
+
+    def again():
+        loop.call_soon(again)
+
+    loop.call_soon(again)
+    with pytest.raises(TooManySteps, match="may never finish"):
+        loop.run(max_steps=100)
+    assert issubclass(TooManySteps, RuntimeError)
+
+
+def test_an_error_in_a_callback_is_recorded_and_the_loop_goes_on():
+    loop, log = Loop(), []
+
+    def broken(x):
+        raise KeyError(x)
+
+    loop.call_soon(broken, "k")
+    loop.call_soon(log.append, "after")
+    loop.step()
+    step = loop.step()
+    assert isinstance(step.error, KeyError) and "raised KeyError" in str(step) and "broken('k')" in str(step)
+    loop.run()
+    assert log == ["after"] and loop.errors == [step]
+    assert loop.snapshot()["errors"] == ["broken('k'): KeyError: 'k'"]
+
+
+def test_a_slow_callback_freezes_the_virtual_clock_and_is_flagged():
+    loop, log = Loop(), []
+
+    def slow():
+        loop.spend(2.0)
+
+    loop.call_soon(slow)
+    loop.call_later(0.5, lambda: log.append(loop.time()))
+    loop.step()
+    step = loop.step()
+    assert step.slow and "slow: took 2 s" in str(step)
+    loop.run()
+    assert log == [2.0]  # the 0.5 s timer had to wait for the slow callback
+    tl = loop.timeline()
+    assert isinstance(tl, Timeline)
+    assert [(s.task, s.kind, s.start, s.end) for s in tl.segments] == [
+        ("slow", "cpu", 0.0, 2.0), ("<lambda>", "cpu", 2.0, 2.0)]
+
+
+def test_poll_waits_show_as_io_segments_and_callback_cost_as_cpu():
+    loop = Loop(callback_cost=0.1)
+    loop.call_later(1, print)
+    loop.run()
+    assert [(s.task, s.kind, s.start, s.end) for s in loop.timeline().segments] == [
+        ("poll", "io", 0.0, 1.0), ("print", "cpu", 1.0, 1.1)]
+
+
+def test_instruments_hear_every_poll_and_callback():
+    loop, heard = Loop(), []
+
+    class Recorder:
+        def before_poll(self, timeout):
+            heard.append(("before_poll", timeout))
+
+        def after_poll(self, events):
+            heard.append(("after_poll", list(events)))
+
+        def before_callback(self, handle):
+            heard.append(("before_callback", handle.name))
+
+        def after_callback(self, handle, step):
+            heard.append(("after_callback", str(step)))
+
+    loop.add_instrument(Recorder())
+    loop.add_instrument(object())  # hooks are optional
+    loop.call_later(1, abs, -1)
+    loop.run()
+    assert heard == [("before_poll", 1), ("after_poll", []), ("before_callback", "abs"),
+                     ("after_callback", "ran abs(-1)")]
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda loop: loop.call_later("1", print), "delay must be a number"),
+    (lambda loop: loop.call_later(None, print), "delay must be a number"),
+    (lambda loop: loop.call_at("x", print), "when must be a number"),
+    (lambda loop: loop.call_soon(42), "fn must be callable"),
+    (lambda loop: loop.call_later(1, "print"), "fn must be callable"),
+    (lambda loop: loop.spend("a"), "seconds must be a number"),
+    (lambda loop: loop.run(max_steps=-1), "max_steps must be"),
+    (lambda loop: loop.add_reader(3, print), "simulated sockets"),
+])
+def test_bad_arguments_get_errors_naming_the_argument(call, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        call(Loop())
+
+
+def test_coroutine_functions_are_refused_with_a_hint():
+    async def coro():
+        pass
+
+    with pytest.raises(TypeError, match="coroutine"):
+        Loop().call_soon(coro)
+
+
+def test_negative_delay_means_now_as_in_asyncio():
+    loop, log = Loop(), []
+    loop.call_later(-5, log.append, "late")
+    loop.run()
+    assert log == ["late"] and loop.time() == 0
+
+
+def test_close_and_context_manager():
+    with Loop() as loop:
+        loop.call_soon(print)
+    assert loop.done
+    with pytest.raises(RuntimeError, match="closed"):
+        loop.call_soon(print)
+    with pytest.raises(RuntimeError, match="closed"):
+        loop.step()
+    loop.close()
+
+
+def test_handles_describe_themselves():
+    handle = Loop().call_soon(divmod, 7, 2)
+    assert isinstance(handle, Handle) and handle.label == "divmod(7, 2)" and not handle.cancelled()
+    handle.cancel()
+    assert handle.cancelled() and "cancelled" in repr(handle)

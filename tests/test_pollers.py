@@ -1,0 +1,179 @@
+"""Tests of course_lib.pollers and of the loop's real mode, on every backend this machine has.
+
+Only socketpairs and 127.0.0.1 sockets on port 0; every socket is closed by its test."""
+
+from __future__ import annotations
+
+import select
+import socket
+
+import pytest
+
+from course_lib.loop import Loop
+from course_lib.pollers import EVENT_READ, EVENT_WRITE, available_pollers, default_poller_name, make_poller
+
+BACKENDS = available_pollers()
+
+
+@pytest.fixture
+def pair():
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    b.setblocking(False)
+    yield a, b
+    a.close()
+    b.close()
+
+
+def test_available_pollers_match_the_select_module():
+    assert "select" in BACKENDS
+    for name in ("epoll", "kqueue", "poll"):
+        assert (name in BACKENDS) == hasattr(select, name)
+    assert default_poller_name() == BACKENDS[0]
+
+
+def test_a_missing_backend_is_a_clear_error_naming_what_the_platform_has():
+    missing = next(n for n in ("kqueue", "epoll") if n not in BACKENDS)
+    with pytest.raises(ValueError, match=f"no '{missing}'.*has {', '.join(BACKENDS)}"):
+        Loop(poller=missing)
+    with pytest.raises(ValueError, match="unknown poller 'iocp'"):
+        make_poller("iocp")
+    with pytest.raises(TypeError, match="poller must be a name"):
+        make_poller(3)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_poller_reports_readable_and_writable(name, pair):
+    a, b = pair
+    poller = make_poller(name)
+    try:
+        poller.register(b.fileno(), EVENT_READ)
+        assert poller.poll(0) == []
+        a.send(b"x")
+        assert poller.poll(1) == [(b.fileno(), EVENT_READ)]
+        poller.modify(b.fileno(), EVENT_READ | EVENT_WRITE)
+        assert poller.poll(0) == [(b.fileno(), EVENT_READ | EVENT_WRITE)]
+        b.recv(1)
+        assert poller.poll(0) == [(b.fileno(), EVENT_WRITE)]
+        poller.unregister(b.fileno())
+        assert poller.poll(0) == [] and len(poller) == 0
+        with pytest.raises(KeyError, match="not registered"):
+            poller.unregister(b.fileno())
+        with pytest.raises(ValueError, match="events must be"):
+            poller.register(b.fileno(), 4)
+    finally:
+        poller.close()
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_real_loop_reads_writes_and_removes_inside_callbacks(name, pair):
+    a, b = pair
+    log = []
+    with Loop(poller=name) as loop:
+        def on_readable():
+            log.append(("read", b.recv(100)))
+            loop.remove_reader(b)
+
+        def on_writable():
+            log.append(("write", b.send(b"pong")))
+            loop.remove_writer(b)  # removing inside its own callback
+
+        loop.add_reader(b, on_readable)
+        loop.add_writer(b, on_writable)  # reader and writer on the same fd
+        assert loop.snapshot()["readers"] == {f"fd {b.fileno()}": "on_readable()"}
+        loop.call_later(0.02, a.send, b"ping")
+        loop.run(max_steps=50)
+        assert log == [("write", 4), ("read", b"ping")]
+        assert loop.done and a.recv(100) == b"pong"
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_io_callbacks_are_queued_before_due_timers(name, pair):
+    a, b = pair
+    log = []
+    with Loop(poller=name) as loop:
+        a.send(b"ready")
+        loop.call_later(-1, log.append, "timer")
+        loop.add_reader(b.fileno(), log.append, "reader")  # an int fd works too
+        step = loop.step()
+        assert step.kind == "poll" and f"fd {b.fileno()} readable" in str(step) and "1 timer due" in str(step)
+        loop.step()
+        loop.step()
+        assert log == ["reader", "timer"]
+        loop.remove_reader(b)
+
+
+def test_removing_a_queued_reader_cancels_its_call(pair):
+    a, b = pair
+    log = []
+    with Loop(poller="default") as loop:
+        a.send(b"x")
+        loop.add_reader(a, log.append, "never")  # not readable; only b is
+        loop.add_reader(b, loop.remove_reader, a)
+        loop.add_writer(b, loop.remove_reader, b)  # same poll: writer runs after reader...
+        loop.add_writer(a, log.append, "writer a")
+        loop.step()  # queues b's reader, b's writer, a's writer
+        loop.remove_writer(a)  # ...and a queued call that is removed never runs
+        loop.run(until=lambda: not loop.snapshot()["readers"], max_steps=20)
+        assert log == []
+        loop.remove_writer(b)
+        assert loop.done
+
+
+def test_timers_on_the_wall_clock_keep_their_order():
+    log = []
+    with Loop(poller="default") as loop:
+        start = loop.time()
+        loop.call_at(start + 0.03, log.append, "b")
+        loop.call_later(0.01, log.append, "a")
+        loop.call_at(start + 0.03, log.append, "c")  # same deadline as b: scheduling order
+        loop.run(max_steps=50)
+        assert log == ["a", "b", "c"] and loop.time() - start >= 0.03
+
+
+def test_real_sockets_on_localhost_with_accept(pair):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.setblocking(False)
+    client = socket.create_connection(server.getsockname())
+    got = []
+    try:
+        with Loop(poller="default") as loop:
+            def accept():
+                conn, _ = server.accept()
+                got.append(conn)
+                loop.remove_reader(server)
+
+            loop.add_reader(server, accept)
+            loop.run(max_steps=20)
+            assert len(got) == 1
+    finally:
+        for s in [server, client, *got]:
+            s.close()
+
+
+def test_bad_files_get_clear_errors():
+    with Loop(poller="default") as loop:
+        with pytest.raises(TypeError, match="f must be a file object"):
+            loop.add_reader("socket", print)
+        with pytest.raises(ValueError, match="invalid file descriptor -1"):
+            loop.add_writer(-1, print)
+        with pytest.raises(ValueError, match="callback_cost"):
+            Loop(poller="default", callback_cost=1)
+        assert loop.remove_reader(12345) is False  # as asyncio: removing what is not there says False
+
+
+def test_a_closed_socket_can_still_be_removed(pair):
+    a, b = pair
+    with Loop(poller="default") as loop:
+        loop.add_reader(b, print)
+        b.close()
+        assert loop.remove_reader(b) is True and loop.done
+
+
+def test_spend_in_real_mode_burns_real_time():
+    with Loop(poller="default") as loop:
+        start = loop.time()
+        loop.spend(0.01)
+        assert loop.time() - start >= 0.01
