@@ -58,7 +58,7 @@ def _missing(obj) -> list[str]:
 
 
 def _esc(value) -> str:
-    return html.escape(value if isinstance(value, str) else repr(value) if isinstance(value, float) else str(value), quote=False)
+    return html.escape(value if isinstance(value, str) else format(value, ".10g") if isinstance(value, float) else str(value), quote=False)
 
 
 def _table(rows, header=None) -> str:
@@ -99,12 +99,13 @@ def render_state(snapshot: dict) -> str:
             continue
         title = _TITLES.get(key, str(key))
         parts.append(f"<div style='{_BOX};display:inline-block'><b>{_esc(title)}</b><br>{_render_value(value)}</div>")
-    if others:
-        parts.append(f"<div style='{_BOX};display:inline-block'><b>other</b><br>{_table(others)}</div>")
+    if others:  # unknown scalars: one compact line of key = value
+        parts.append("<div style='font-family:monospace;font-size:12px;color:#555'>"
+                     + " · ".join(f"{_esc(k)} = {_esc(v)}" for k, v in others) + "</div>")
     clock = snapshot.get("clock")
     unit = " s" if isinstance(clock, float) else ""
     head = f"<div style='font-family:monospace;margin-bottom:4px'>clock = {_esc(_num(clock))}{unit}</div>" if clock is not None else ""
-    return f"<div class='edp-stepper-state' style='font-family:sans-serif;font-size:13px'>{head}<div>{''.join(parts)}</div></div>"
+    return f"<div class='edp-stepper-state' style='font-family:sans-serif;font-size:13px;line-height:1.35'>{head}<div>{''.join(parts)}</div></div>"
 
 
 def _num(x) -> str:
@@ -192,10 +193,10 @@ class Stepper:
         self._obj = self._build() if self._factory else obj
         self._handle = None
         self._aloop = self._running_loop()
-        self.reset_button = w.Button(description="Reset", icon="fast-backward", tooltip="build a fresh run from the start")
-        self.back_button = w.Button(description="Back", icon="step-backward", tooltip="replay the run to the previous step")
-        self.step_button = w.Button(description="Step", icon="step-forward", button_style="primary", tooltip="one event")
-        self.run_button = w.Button(description="Run", icon="play", tooltip="step every interval until done; click again to pause")
+        self.reset_button = w.Button(description="Reset", tooltip="build a fresh run from the start")
+        self.back_button = w.Button(description="Back", tooltip="replay the run to the previous step")
+        self.step_button = w.Button(description="Step", button_style="primary", tooltip="one event")
+        self.run_button = w.Button(description="Run", tooltip="step every interval until done; click again to pause")
         for b, fn in ((self.reset_button, self.reset), (self.back_button, self.back),
                       (self.step_button, self.step), (self.run_button, self._toggle_run)):
             b.layout.width = "92px"
@@ -388,7 +389,7 @@ class Stepper:
             self.timeline_view.value = self._timeline_html(stepped)
         self.step_button.disabled = done
         self.run_button.disabled = done and not running
-        self.run_button.description, self.run_button.icon = ("Pause", "pause") if running else ("Run", "play")
+        self.run_button.description = "Pause" if running else "Run"
         self.back_button.disabled = n == 0 or not self.replayable
         self.reset_button.disabled = self._factory is None
         self.status.value = f"<span style='margin-left:8px'>step {n}{' · done' if done else ''}{' · running' if running else ''}</span>"

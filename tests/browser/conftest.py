@@ -1,0 +1,153 @@
+"""Fixtures for the browser tests: one JupyterLab and one headless Chromium per test session.
+
+The server runs on 127.0.0.1 with a random token, serving a temporary copy of ``notebooks/``
+(JupyterLab autosaves what it opens) and of ``tests/browser/fixtures/``; every Jupyter, IPython
+and matplotlib folder points into the same temporary folder, so nothing lands in the home
+folder. The browser is Debian's /usr/bin/chromium when it exists, else Playwright's own
+(``playwright install chromium``). With no browser the tests skip, except under ``CI``, where
+they fail. See ../../../shared/BROWSER_NOTES.md (in the project's shared folder) for why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+OUTPUT = ROOT / "test-output" / "browser"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+
+def _no_browser(reason: str):
+    if os.environ.get("CI"):
+        pytest.fail(f"browser tests must run under CI, but: {reason}", pytrace=False)
+    pytest.skip(f"no browser for the browser tests: {reason} (apt-get install chromium, or playwright install chromium)")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    try:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        _no_browser(f"playwright is not installed ({exc})")
+    with sync_playwright() as p:
+        try:
+            if CHROMIUM.exists():
+                b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            else:
+                b = p.chromium.launch(args=CHROMIUM_ARGS)
+        except PlaywrightError as exc:
+            _no_browser(f"Chromium did not start: {str(exc).splitlines()[0]}")
+        yield b
+        b.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Lab:
+    """A running JupyterLab: ``url(path)``, ``api(method, path)``; ``root`` is the served folder."""
+
+    def __init__(self, tmp: Path):
+        self.tmp, self.root = tmp, tmp / "root"
+        shutil.copytree(ROOT / "notebooks", self.root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        shutil.copytree(FIXTURES, self.root / "fixtures", ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        self.token = secrets.token_hex(16)
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ)
+        for var, sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"), ("JUPYTER_RUNTIME_DIR", "runtime"),
+                         ("IPYTHONDIR", "ipython"), ("JUPYTERLAB_SETTINGS_DIR", "settings"),
+                         ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"), ("MPLCONFIGDIR", "mpl")]:
+            env[var] = str(tmp / sub)
+            (tmp / sub).mkdir(exist_ok=True)
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+        env["EDP_PROGRESS_FILE"] = ""          # running the course's notebooks must not tick a student's progress
+        settings = tmp / "settings" / "@jupyterlab" / "apputils-extension"
+        settings.mkdir(parents=True)
+        (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+        self.log = open(tmp / "jupyterlab.log", "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
+             "--port-retries=0", f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
+             "--allow-root", "--LabApp.news_url=None",
+             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=tmp, start_new_session=True)
+
+    def api(self, method: str, path: str, timeout: float = 10):
+        req = urllib.request.Request(f"{self.base}{path}", method=method, headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            body = r.read()
+        return json.loads(body) if body else None
+
+    def wait_ready(self, timeout: float = 120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                self.api("GET", "/api/status", timeout=2)
+                return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"JupyterLab did not start (exit {self.proc.poll()}):\n{self.log_tail()}")
+
+    def log_tail(self, n: int = 30) -> str:
+        self.log.flush()
+        return "\n".join((self.tmp / "jupyterlab.log").read_text(errors="replace").splitlines()[-n:])
+
+    def url(self, path: str, workspace: str) -> str:
+        return f"{self.base}/lab/workspaces/{workspace}/tree/{path}?token={self.token}"
+
+    def shutdown_kernels(self):
+        try:
+            for k in self.api("GET", "/api/kernels"):
+                self.api("DELETE", f"/api/kernels/{k['id']}")
+        except OSError:
+            pass
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.shutdown_kernels()
+            os.kill(self.proc.pid, signal.SIGTERM)  # only the server we started, by its id
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory, browser):  # the browser first: no server is started when the tests skip
+    server = Lab(tmp_path_factory.mktemp("jupyterlab"))
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    return OUTPUT
