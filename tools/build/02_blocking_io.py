@@ -17,10 +17,12 @@ You will see, in this order:
 1. **user space and kernel space**: where your code runs, and where the network really is;
 2. **file descriptors**: the small numbers your program holds instead of files and connections;
 3. **the two phases of a read**: first *waiting* for data, then *copying* it;
-4. a **blocking `recv`** against a deliberately slow server on your own machine, timed;
-5. **measured proof** that a blocked thread uses no CPU, and that *busy polling* uses a whole core;
+4. a **blocking read** (`recv`, short for "receive") against a deliberately slow server on your
+   own machine, timed;
+5. **measured proof** that a thread blocked in `recv` uses no CPU;
 6. **non-blocking sockets** and the error that says "nothing yet" (`EAGAIN`);
-7. the **five Unix I/O models** side by side, and where each appears in Python.
+7. **busy polling**, asking again and again in a loop, and the whole core it burns;
+8. the **five Unix I/O models** side by side, and where each appears in Python.
 
 Many cells ask you to **predict** before you run them. Write your guess down (a word or a number
 is enough), then run the cell. A wrong guess you can explain is worth more than a right one you
@@ -38,7 +40,6 @@ import select
 import selectors
 import signal
 import socket
-import sys
 import tempfile
 import threading
 import time
@@ -58,30 +59,31 @@ The **kernel** is the core of the operating system (Linux, macOS, Windows). It i
 program allowed to touch the hardware: the disk, the network card, the clock, and the decision
 of which program runs on which CPU next.
 
-Everything else, including Python and your code, runs in **user space**: it can compute with its
+A running program is called a **process**. Every process, including the Python running this
+notebook and your code in it, runs in **user space**: it can compute with its
 own memory, but it cannot reach a device. When it needs one, it asks the kernel with a
 **system call**: a request such as "open this file", "read up to 100 bytes from this
 connection", "put me to sleep for a second". During a system call the processor runs kernel code
 on your program's behalf, in **kernel space**, then comes back with an answer.
 
-The operating system keeps two clocks for each program: CPU time spent in user space (**user
+The operating system keeps two clocks for each process: CPU time spent in user space (**user
 time**) and CPU time spent in the kernel on its behalf (**system time**). `os.times()` shows both.
 
 **Predict:** below, one function adds up numbers in a Python loop; the other asks the kernel
-300 000 times for one byte of the empty file `os.devnull`. Which one shows up mostly as
+200 000 times for one byte of `os.devnull`, a special file that is always empty. Which one shows up mostly as
 *system* time?
 """)
 nb.code("""
 def arithmetic():
     total = 0
-    for i in range(3_000_000):     # pure Python: no system calls at all
+    for i in range(2_000_000):     # pure Python: no system calls at all
         total += i
 
 
 def many_system_calls():
     fd = os.open(os.devnull, os.O_RDONLY)
     try:
-        for _ in range(300_000):
+        for _ in range(200_000):
             os.read(fd, 1)         # each call crosses into the kernel and back
     finally:
         os.close(fd)
@@ -138,23 +140,28 @@ number.
 
 A **socket** is one end of a network connection as a program sees it, and it is a file
 descriptor too. `socket.socketpair()` makes two sockets already connected to each other, handy
-for experiments. On Linux, the folder `/proc/self/fd` lists a process's open descriptors and
-what each one refers to:
+for experiments. Python's own file objects wrap a descriptor as well; `.fileno()` shows the number
+of a socket or of a file. On Linux, the folder `/proc/self/fd` lists a process's open descriptors
+and what each one refers to:
 """)
 nb.code("""
 left, right = socket.socketpair()
 with left, right, tempfile.TemporaryFile() as file:
     print("socket fds:", left.fileno(), right.fileno(), "  file fd:", file.fileno())
     if os.path.isdir("/proc/self/fd"):          # Linux only
-        for fd in (left.fileno(), right.fileno(), file.fileno()):
-            print(f"  fd {fd} ->", os.readlink(f"/proc/self/fd/{fd}"))
+        for fd in (0, 1, 2, left.fileno(), right.fileno(), file.fileno()):
+            try:
+                print(f"  fd {fd} ->", os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:
+                print(f"  fd {fd} is not open")
         print("this process has", len(os.listdir("/proc/self/fd")), "open file descriptors in all")
     else:
         print("(no /proc/self/fd on this system; the numbers above are still file descriptors)")
 """, tags=IGNORE)
 nb.md("""
-The Jupyter kernel running this notebook already holds dozens of descriptors (its connections to
-JupyterLab among them). To the kernel, a file and a socket are both "an open thing with a
+Descriptors 0, 1 and 2 are taken (in Jupyter they lead to pipes or to `/dev/null`, not to a
+terminal), and the Jupyter kernel running this notebook holds dozens more, its connections to
+JupyterLab among them. To the kernel, a file and a socket are both "an open thing with a
 number", so the same `read`-style calls work on both. Chapter 05 builds on this: one system call
 can watch many descriptors at once.
 """)
@@ -173,7 +180,9 @@ socket. A read (`recv` for sockets) then has two phases:
 
 If the data is already there, phase 1 takes no time at all. With a socket pair we can put data in
 the buffer first and read afterwards. `select.select([sock], [], [], 0)` asks the kernel "does
-this socket have data to read?" and, with a time limit of `0`, answers at once.
+this socket have data to read?" (its three lists are the descriptors to check for reading, for
+writing and for errors; it returns the ones that are ready) and, with a time limit of `0`, answers
+at once. A socket with data waiting is called **readable**.
 
 **Predict:** `b"hello world"` is sent, then we call `recv(5)` and then `recv(100)`. What does each
 return?
@@ -203,7 +212,7 @@ print(f"copying {len(data)} bytes that were already there took {took * 1e6:.0f} 
 """, tags=IGNORE)
 nb.md("""
 A few microseconds (millionths of a second). For network programs, phase 2 is short; **phase 1
-is where the time goes**, and it is where the I/O models of section 7 differ.
+is where the time goes**, and it is where the I/O models of section 8 differ.
 """)
 
 # ---------------------------------------------------------------------------------------------- 4
@@ -254,7 +263,8 @@ print("then recv returned b'': the server closed the connection")
 nb.md("""
 No: `recv` blocks only until *some* data is there, then returns what there is. A message can
 arrive in any number of pieces, so a program that needs exactly `n` bytes must call `recv`
-again until it has them, and must notice `b""` (the peer gave up early). That is exercise 1.
+again until it has them, and must notice `b""`: the **peer** (the program at the other end of the
+connection) may close before the whole message has come. That is exercise 1.
 """)
 
 # ---------------------------------------------------------------------------------------------- 5
@@ -271,8 +281,8 @@ Two clocks help here:
 If a thread uses a core fully while it waits, CPU time grows as fast as wall time; if it sleeps,
 CPU time hardly moves.
 
-**Predict:** during a blocking `recv` that waits 1 s, how much CPU time does this process use?
-Close to 1 s, or close to 0?
+**Predict:** during a blocking `recv` that waits 0.6 s, how much CPU time does this process use?
+Close to 0.6 s, or close to 0?
 """)
 nb.code("""
 def measure(function, *args):
@@ -282,7 +292,7 @@ def measure(function, *args):
     return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def ask_slow_server(wait, delay=1.0):
+def ask_slow_server(wait, delay=0.6):
     \"\"\"Connect to a fresh slow server, send a line, and let `wait(sock)` wait for the answer.\"\"\"
     with SlowServer(delay=delay, response=b"finally\\n") as srv:
         with socket.create_connection(srv.address) as sock:
@@ -348,7 +358,7 @@ A non-blocking socket never sleeps. So if a program has nothing else to do, the 
 is to ask again, and again, until the answer is not `EAGAIN`. That is **polling**, and a poll
 that asks as fast as it can, without pausing, is **busy polling** (or *spinning*).
 
-**Predict:** the server waits 1 s again. How much CPU time will the busy poll use, and how
+**Predict:** the server waits 0.6 s again. How much CPU time will the busy poll use, and how
 many times will it call `recv`?
 """)
 nb.code("""
@@ -369,7 +379,7 @@ results["busy poll"] = (wall, cpu)
 """, tags=IGNORE)
 nb.md("""
 The same answer after the same wait, but this time the process kept a core busy for almost the
-whole second (less if your machine is crowded), and it made a huge number of system calls
+whole wait (less if your machine is crowded), and it made a huge number of system calls
 that all said "nothing yet". On a laptop that is battery; on a shared server it is a core that
 another program could have used.
 
@@ -401,7 +411,7 @@ ax.bar_label(bars, labels=[f" {cpu / wall:.1%}" for wall, cpu in results.values(
 ax.set_xlim(0, 1.15)
 ax.invert_yaxis()
 ax.set_xlabel("share of one core used while waiting (CPU time / wall time)")
-ax.set_title("Measured: waiting about 1 s for a slow server", loc="left", fontsize=10)
+ax.set_title("Measured: waiting about 0.6 s for a slow server", loc="left", fontsize=10)
 fig.tight_layout();
 """, tags=IGNORE)
 nb.md("""
@@ -496,8 +506,35 @@ signal-driven and asynchronous ones are free to do something else. Between 6 and
 models 1 to 4 are all stopped in `recv` while the kernel copies; only model 5 keeps running.
 
 The difference between model 1 and model 3 is not visible with one socket. It appears with
-many: a blocking `recv` waits for *its* socket, while `select` waits for *whichever* of a
-thousand sockets is ready first. That is why event loops are built on model 3.
+many: a blocking `recv` waits for *its* socket, while `select` waits for *whichever* of many
+sockets is ready first. One thread, 200 connections to the slow server, one `select` call per
+round:
+""")
+nb.code("""
+with SlowServer(delay=0.5, response=b"pong\\n") as srv:
+    socks = [socket.create_connection(srv.address) for _ in range(200)]
+    try:
+        for sock in socks:
+            sock.sendall(b"ping\\n")
+        start, waiting, rounds, replies = time.perf_counter(), set(socks), 0, 0
+        while waiting:
+            readable, _, _ = select.select(list(waiting), [], [])   # sleep until any of them is readable
+            rounds += 1
+            for sock in readable:
+                replies += bool(sock.recv(1024))                    # only the copy: the data is there
+                waiting.discard(sock)
+        took = time.perf_counter() - start
+    finally:
+        for sock in socks:
+            sock.close()
+print(f"one thread got {replies} replies in {took:.2f} s, in {rounds} rounds of select")
+print(f"the server had up to {srv.max_in_flight} connections open at once")
+""", tags=IGNORE)
+nb.md("""
+Every reply was handled as soon as it was there, in about one server delay. Each `select` call
+slept until at least one socket was readable, so there were at most as many rounds as replies,
+never the hundreds of thousands of calls of a busy poll. That is why event loops are built on
+model 3.
 
 **Where each model shows up in Python:**
 
@@ -507,10 +544,11 @@ thousand sockets is ready first. That is why event loops are built on model 3.
 | non-blocking | `sock.setblocking(False)`, `BlockingIOError` | here, exercise 2 |
 | I/O multiplexing | `select`, `selectors`, and **asyncio** on Linux and macOS | chapters 04 to 07 |
 | signal-driven | `signal.SIGIO` with the `O_ASYNC` flag (Unix only, rarely used) | below |
-| asynchronous | asyncio's `ProactorEventLoop`, the default on Windows (I/O completion ports); on Linux, `io_uring` through third-party packages | a look ahead |
+| asynchronous | asyncio's `ProactorEventLoop`, the default on Windows, built on Windows' asynchronous I/O system (*I/O completion ports*); on Linux, the newer `io_uring` interface, through third-party packages | a look ahead |
 
 Two rows deserve proof. First, asyncio on Linux or macOS is I/O multiplexing underneath: its
-event loop waits with a selector. The next cell peeks at a private attribute (`_selector`) of a
+event loop waits with a **selector**, an object of Python's `selectors` module that puts
+`select`, `poll`, `epoll` and `kqueue` behind one interface. The next cell peeks at a private attribute (`_selector`) of a
 new loop, for learning only:
 """)
 nb.code("""
@@ -527,7 +565,9 @@ Second, signal-driven I/O works from Python too, though it is rare in practice. 
 turns it on for one end of a socket pair, so that the kernel sends this process `SIGIO` when
 data arrives. A timer thread sends data after 0.3 s; meanwhile the main program is busy
 counting. The signal interrupts the counting, the handler's `recv` copies the data, and the
-counting loop notices and stops. Everything is switched off again in `finally`. (Windows has no
+counting loop notices and stops. `fcntl.fcntl` changes the settings of a file descriptor: here
+"send the signals to this process" and the `O_ASYNC` flag, "signal me when ready". Everything is
+switched off again in `finally`. (Windows has no
 `SIGIO`; the cell says so there.)
 """)
 nb.code("""
