@@ -20,12 +20,11 @@ in turn) or round robin when the schedule runs out::
     sim = Scheduler(programs, {"counter": 0}, schedule=["T1", "T2", "T1", "T2", "T1", "T2"])
     sim.run(); sim.memory                      # {'counter': 1}: an update was lost
 
-``search(programs, memory, invariant)`` looks for a schedule that ends with the
-invariant false, or in a *deadlock* (no thread can step, yet not all have finished):
-exhaustively for small programs (every schedule), or ``tries`` random ones with a seed.
-``interleavings(...)`` yields every finished run, for counting and for tests.
-A ``Scheduler`` follows the course's steppable protocol (``step``, ``done``,
-``snapshot``, ``timeline``), so ``widgets.Stepper`` can step it.
+``search(programs, memory, invariant)`` looks for a schedule that ends with the invariant
+false or in a *deadlock* (no thread can step, yet not all have finished): every schedule
+for small programs, or ``tries`` random ones (seeded) for larger ones. ``interleavings``
+yields every finished run. ``Scheduler`` is steppable (``step``, ``done``, ``snapshot``,
+``timeline``), so ``widgets.Stepper`` can step it.
 
 What it is not: a model of real hardware or of Python. Real threads are interrupted
 between machine instructions, caches and compilers reorder memory accesses, and
@@ -35,7 +34,6 @@ run is finite; the explorer shows *which orders are possible* and nothing about 
 
 from __future__ import annotations
 
-import itertools
 import random
 import re
 from dataclasses import dataclass
@@ -60,9 +58,6 @@ class Instruction:
     args: tuple
     text: str
     line: int = 0  # line number in the program as written
-
-    def __str__(self) -> str:
-        return self.text
 
 
 def parse(thread: str, program) -> tuple:
@@ -160,17 +155,9 @@ class Scheduler:
     def runnable(self) -> list:
         return [t for t in self.names if self.state(t) == "ready"]
 
-    @property
-    def finished(self) -> bool:
-        return all(self.state(t) == "finished" for t in self.names)
-
-    @property
-    def deadlocked(self) -> bool:
-        return not self.runnable() and not self.finished
-
-    @property
-    def done(self) -> bool:
-        return not self.runnable()
+    finished = property(lambda self: all(self.state(t) == "finished" for t in self.names))
+    deadlocked = property(lambda self: not self.runnable() and not self.finished)
+    done = property(lambda self: not self.runnable(), doc="True when no thread can step")
 
     def clone(self) -> "Scheduler":
         new = object.__new__(Scheduler)
@@ -230,11 +217,11 @@ class Scheduler:
         return self.last
 
     def run(self, max_steps: int | None = None) -> "Scheduler":
-        """Step until no thread can step (or ``max_steps``); returns self."""
-        for _ in itertools.count() if max_steps is None else range(max_steps):
-            if self.done:
-                break
+        """Step until no thread can step (or ``max_steps`` steps); returns self."""
+        steps = 0
+        while not self.done and (max_steps is None or steps < max_steps):
             self.step()
+            steps += 1
         return self
 
     def _why_done(self) -> str:
@@ -247,7 +234,7 @@ class Scheduler:
     # -- the steppable protocol -----------------------------------------------------
     def snapshot(self) -> dict:
         threads = [{"name": t, "pc": self.pc[t],
-                    "next": str(self.programs[t][self.pc[t]]) if self.pc[t] < len(self.programs[t]) else "—",
+                    "next": self.programs[t][self.pc[t]].text if self.pc[t] < len(self.programs[t]) else "—",
                     "state": self.state(t), "registers": dict(self.registers[t])} for t in self.names]
         return {"clock": len(self.schedule), "threads": threads, "memory": dict(self.memory),
                 "locks": dict(self.locks), "last": self.last}
@@ -263,9 +250,9 @@ class Scheduler:
                     segs.append(Segment(t, kind, k, k + 1))
         merged = []  # join neighbouring waiting segments of one thread into one bar
         for s in sorted(segs, key=lambda s: (s.task, s.start)):
-            if merged and s.kind != "cpu" and merged[-1].task == s.task and merged[-1].kind == s.kind \
-                    and merged[-1].end == s.start:
-                merged[-1] = Segment(s.task, s.kind, merged[-1].start, s.end)
+            m = merged[-1] if merged else None
+            if m and s.kind != "cpu" and (m.task, m.kind, m.end) == (s.task, s.kind, s.start):
+                merged[-1] = Segment(s.task, s.kind, m.start, s.end)
             else:
                 merged.append(s)
         return Timeline(merged, title="interleaving explorer (one step = one time unit)", tasks=self.names)
@@ -285,16 +272,11 @@ class SearchResult:
     exhaustive: bool = True     # True if every schedule was tried
 
     def __str__(self) -> str:
+        n = f"{self.explored:,} {'possible ' if self.exhaustive else 'random '}schedule{'s' * (self.explored != 1)}"
         if self.schedule is None:
-            if self.exhaustive:
-                return f"no bad schedule: all {_plural(self.explored, 'possible schedule')} end well"
-            return f"no bad schedule in {_plural(self.explored, 'random schedule')} (not a proof: others may exist)"
-        return (f"{self.problem} after schedule {', '.join(self.schedule)} "
-                f"(memory {self.memory}; found after exploring {_plural(self.explored, 'schedule')})")
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+            return f"no bad schedule: all {n} end well" if self.exhaustive else \
+                f"no bad schedule in {n} (not a proof: others may exist)"
+        return f"{self.problem} after schedule {', '.join(self.schedule)} (memory {self.memory}; found after exploring {n})"
 
 
 def interleavings(programs: dict, memory: dict | None = None, limit: int = 200_000):

@@ -285,3 +285,11 @@ def test_bad_schedules_get_clear_errors():
         Scheduler({"T1": ["load r, counter"], "T2": INC}, {"counter": 0}, schedule=["T1", "T1"]).run()
     with pytest.raises(ValueError, match="tries"):
         search({"T1": INC}, {"counter": 0}, tries=0)
+
+
+def test_run_max_steps_and_the_exhaustive_limit():
+    sim = Scheduler({"T1": INC, "T2": INC}, {"counter": 0}).run(max_steps=4)
+    assert len(sim.schedule) == 4 and not sim.done
+    with pytest.raises(ProgramError, match="limit=5"):
+        search({"T1": INC, "T2": INC}, {"counter": 0}, lambda m: True, limit=5)
+    assert search({f"T{i}": INC for i in range(4)}, {"counter": 0}, lambda m: m["counter"] == 4, limit=5).schedule
