@@ -24,11 +24,15 @@ in red, and a dashed line marks the clock.
 
 The static picture left behind: displaying a Stepper gives the widget view *and*, in the same
 display bundle, a ``text/html`` copy of the state view and timeline as they were at display time.
-A live JupyterLab shows the widget; ``jupyter nbconvert --to html`` and notebook viewers without
-widget state show the HTML copy. We chose this over displaying a separate static figure because
-that would show the same picture twice in every live session. The copy is deterministic text
-(no widget ids, no times), so nbval can compare it. One limit: JupyterLab opening a saved notebook
-without running it shows ipywidgets' own "model not found" placeholder instead of the copy.
+A live JupyterLab shows the widget. Where a notebook was saved *without* widget state (JupyterLab's
+default), ``jupyter nbconvert --to html``, nbviewer and other viewers show the HTML copy. Where it
+was saved *with* widget state (nbclient, so ``tools/run_notebook.py``, stores it), JupyterLab
+without a kernel and nbconvert's HTML show the widget itself as it was last drawn, buttons inert
+(nbconvert's page loads the widget renderer from a CDN, so offline it shows nothing there). We
+chose the bundle over displaying a separate static figure because that would show the same
+picture twice in every live session. The copy is deterministic text (no widget ids, no times),
+so nbval can compare it. One limit: JupyterLab opening a notebook saved without widget state and
+not running it shows ipywidgets' "model not found" placeholder instead of the copy.
 
 What it is not: a debugger, or a scheduler. It never changes what the steppable does; it only
 calls ``step()`` and reads ``snapshot()`` and ``timeline()``.
@@ -205,7 +209,8 @@ class Stepper:
         self.last_line = w.HTML()
         self.state_view = w.HTML()
         self.timeline_view = w.HTML()
-        head = [w.HTML(f"<b>{_esc(title)}</b>")] if title else []
+        self._title = f"<div><b>{_esc(title)}</b></div>" if title else ""
+        head = [w.HTML(self._title)] if title else []
         buttons = w.HBox([self.reset_button, self.back_button, self.step_button, self.run_button, self.status])
         self.widget = w.VBox(head + [buttons, self.last_line, self.state_view, self.timeline_view])
         self.widget.add_class("edp-stepper")
@@ -396,7 +401,7 @@ class Stepper:
 
     def static_html(self) -> str:
         """The state view and timeline as one HTML string (the picture left in exported notebooks)."""
-        return (f"<div class='edp-stepper-static'>{self.last_line.value}"
+        return (f"<div class='edp-stepper-static'>{self._title}{self.last_line.value}"
                 f"{self.state_view.value}{self.timeline_view.value}</div>")
 
     def _repr_mimebundle_(self, **kwargs):

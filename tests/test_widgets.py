@@ -287,3 +287,18 @@ def test_display_bundle_has_widget_view_and_static_html():
     t = Stepper(FakeLoop)
     t.step()
     assert t._repr_mimebundle_()["text/html"] == data["text/html"]
+
+
+def test_exported_html_shows_the_static_copy():
+    """nbconvert without widget state falls back to the text/html copy: state table and timeline."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    s = Stepper(FakeLoop, title="exported")
+    s.run_to_end()
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("s")
+    cell.outputs = [nbformat.v4.new_output("execute_result", data=s._repr_mimebundle_(), execution_count=1)]
+    nb.cells.append(cell)
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    assert "edp-stepper-static" in body and "exported" in body and "<svg" in body and "ready queue" in body
