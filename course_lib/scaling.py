@@ -85,25 +85,28 @@ class raised_fd_limit:
 
 
 class IdleSockets:
-    """``n`` idle connected sockets (one end of a socket pair each) and one ready socket.
+    """``n`` idle connected sockets and one ready socket.
 
-    Use as a context manager; everything it opened is closed on exit.
+    The idle sockets are both ends of ``ceil(n/2)`` socket pairs (nobody writes to
+    either end, so neither is ever readable). The ready socket is opened first, so
+    it gets a low descriptor number. Use as a context manager; everything it
+    opened is closed on exit.
     """
 
     def __init__(self, n: int):
         _check_idle(n)
         self.n = n
-        self._limit = raised_fd_limit(2 * n + 2)
+        self._limit = raised_fd_limit(n + 3)
         self.pairs: list[tuple[socket.socket, socket.socket]] = []
         self.ready_pair = None
 
     def __enter__(self) -> "IdleSockets":
         self._limit.__enter__()
         try:
-            for _ in range(self.n):
-                self.pairs.append(socket.socketpair())
             self.ready_pair = socket.socketpair()
             self.ready_pair[1].send(b"!")  # one byte waiting: this socket is readable
+            for _ in range((self.n + 1) // 2):
+                self.pairs.append(socket.socketpair())
         except BaseException:
             self.close()
             raise
@@ -121,7 +124,8 @@ class IdleSockets:
         """The descriptors to watch: ``idle`` idle ones, then the ready one last."""
         if idle > self.n:
             raise ValueError(f"idle must be <= {self.n}, the size of this pool, got {idle}")
-        return [a.fileno() for a, _ in self.pairs[:idle]] + [self.ready.fileno()]
+        ends = [s.fileno() for pair in self.pairs for s in pair]
+        return ends[:idle] + [self.ready.fileno()]
 
     def close(self) -> None:
         for a, b in self.pairs:

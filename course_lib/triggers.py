@@ -5,7 +5,8 @@ a program that waits on it with ``epoll_wait`` and reads it with ``recv``.
 
 - ``SimSocket``: the kernel buffer. ``arrive(data)`` is the network delivering
   bytes; ``recv(n)`` takes up to ``n`` bytes, and raises ``BlockingIOError``
-  (EAGAIN) when the buffer is empty, like a non-blocking socket.
+  (EAGAIN) when the buffer is empty, like a non-blocking socket. After
+  ``close_peer()`` (the peer closed: end of file) an empty buffer reads as ``b""``.
 - ``TriggerDemo(mode, ...)``: a steppable run (see ``widgets.Stepper``). Bytes
   arrive at given times; the program waits, then reads ``read_size`` bytes once
   per report (``drain=False``) or reads until EAGAIN (``drain=True``).
@@ -44,7 +45,12 @@ class SimSocket:
         self.edge = False
         self.recv_calls = 0
         self.eagain_calls = 0
-        self.closed = False
+        self.eof = False
+
+    def close_peer(self) -> None:
+        """The peer closed its end: once the buffer is empty, ``recv`` returns b"" (also an edge)."""
+        self.eof = True
+        self.edge = True
 
     def arrive(self, data: bytes) -> None:
         """The network delivers ``data`` into the kernel buffer (this is an edge)."""
@@ -58,6 +64,8 @@ class SimSocket:
             raise ValueError(f"recv(n): n must be a positive int, got {n!r}")
         self.recv_calls += 1
         if not self.buffer:
+            if self.eof:
+                return b""
             self.eagain_calls += 1
             raise BlockingIOError(11, "Resource temporarily unavailable (EAGAIN)")
         data = bytes(self.buffer[:n])
@@ -67,7 +75,7 @@ class SimSocket:
     def readable(self, mode: str) -> bool:
         """Would ``epoll_wait`` report this socket now, in ``mode``? (Consumes the edge.)"""
         if mode == "level":
-            return bool(self.buffer)
+            return bool(self.buffer) or self.eof
         fired, self.edge = self.edge, False
         return fired
 
