@@ -24,7 +24,7 @@ at the machine that makes that picture happen: the **event loop**.
 
 You will
 
-1. **build an event loop yourself**, in about sixty lines, growing it one cell at a time;
+1. **build an event loop yourself**, in about seventy lines, growing it one cell at a time;
 2. **step** the course's loop one event at a time and watch its state;
 3. see what programming with **callbacks** does to ordinary code (*stack ripping*);
 4. see what happens when a callback **raises an error**, and when a callback is **slow**;
@@ -118,7 +118,9 @@ class Loop1:
 
 nb.md(r"""
 **Predict, then run.** `greet("Ann")` queues one more greeting while it runs. In what order are
-the three names printed, and in which iteration?
+the three names printed, and in which iteration? (The cell drives the loop by hand, one
+`run_once` at a time, so that it can print the iteration number; it peeks at `loop._ready`,
+whose leading underscore marks it as the loop's internal business.)
 """)
 
 nb.code(r'''
@@ -200,8 +202,9 @@ except TypeError as error:
 
 nb.md(r"""
 With equal deadlines the heap had to compare the two functions `len` and `print`, and functions
-cannot be ordered. Equal deadlines are common (two `call_later(1, ...)` in the same callback on a
-coarse clock, or `call_at` with one computed time), so we need a **tie-break**: a number between
+cannot be ordered. Equal deadlines are common (on a virtual clock, two `call_later(1, ...)` made
+by the same callback always tie; on a real clock, two `call_at` with one computed time do), so we
+need a **tie-break**: a number between
 the deadline and the function that is different for every timer. A counter that goes 0, 1, 2, ...
 (`itertools.count()`) does two jobs at once:
 
@@ -226,6 +229,10 @@ wait at all. Otherwise it can sleep until the earliest deadline: nothing can hap
 (there is no I/O yet). If there is no timer either, there is nothing left to do. After the wait,
 every timer whose deadline has come is moved to the ready queue, earliest first, and then the
 ready callbacks run as in step 1.
+
+The waiting happens in a method of its own, `_wait(timeout)`, which returns the callbacks that
+became ready *through I/O* while it waited. With no I/O yet it only sleeps and returns an empty
+list; step 3 will replace it.
 """)
 
 nb.code(r'''
@@ -424,9 +431,14 @@ print("received:", received)
 ''')
 
 nb.md(r"""
+The reader was called twice, once for each piece of data, and the 0.15 s timer ran between them.
 While nothing happened, the loop sat inside `select`, asleep, with a timeout that ended exactly
 at the next timer. That is the whole trick of the event loop: **one thread waits for everything
 at once**, and runs the code of whichever event happens.
+
+A loop can also watch for the opposite event: `add_writer(sock, fn)` calls `fn` when `sock` can
+take more data to send (its buffer in the kernel has room). It is the same mechanism with
+`selectors.EVENT_WRITE`; the course loop has it, and chapter 05 needs it.
 
 Here is one iteration, as our `MiniLoop` does it and as asyncio does it:
 
@@ -463,7 +475,11 @@ The program's own lines are indented. How many poll steps will there be?
 
 nb.code(r'''
 loop = Loop()
-program(loop, lambda text: print(f"      t={loop.time():g}  {text}"))
+
+def log(text):
+    print(f"      t={loop.time():g}  {text}")
+
+program(loop, log)
 while not loop.done:
     print(loop.step())
 ''')
@@ -520,9 +536,9 @@ while not loop.done:
 nb.md(r"""
 `on_reply` runs at t = 0.20: 0.05 s for `b"hi"` to reach the server, 0.1 s of server delay and
 0.05 s back. Between those moments the loop was not idle: `tick` ran at 0, 0.1, 0.2 and 0.3, and
-the server's callbacks ran when their events came. Note the poll at 0.15: a socket became
-readable *and* a timer was due in the same poll, so two callbacks formed one batch, the I/O
-callback first.
+the server's callbacks ran when their events came. Look at the poll that started at 0.15 and
+waited 0.05 s: when it woke up, a socket was readable *and* a timer was due, so two callbacks
+formed one batch, the I/O callback first.
 
 Now step it yourself. The **Stepper** below builds a fresh loop with `make_demo` and shows its
 state after every step: the clock, the ready queue, the timers in the heap, the readers (which
@@ -728,8 +744,9 @@ plt.tight_layout();
 ''')
 
 nb.md(r"""
-All three replies arrive at about 0.2 s, which is what *one* exchange costs: the waits overlap,
-as in chapter 01's event-driven timeline. Each row of the drawing is one callback function; the
+All three replies arrive at about 0.2 s, which is what *one* exchange costs; one after the other,
+the three would have needed about 0.6 s. The waits overlap, as in chapter 01's event-driven
+timeline. Each row of the drawing is one callback function; the
 grey `poll` row is the loop waiting.
 
 Look at what the cutting did to the code. Everything that lived in `fetch_straight`'s **stack
@@ -808,7 +825,8 @@ def parse_on_asyncio(aloop, log):
     aloop.set_exception_handler(lambda aloop, context: print(f"reported by asyncio: {context['exception']!r}"))
     aloop.call_soon(parse_later, aloop, 0.01)     # lines 10 ms apart: this loop runs on the real clock
 
-nothing_logged = run_on_asyncio(parse_on_asyncio, seconds=0.1)
+run_on_asyncio(parse_on_asyncio, seconds=0.1)
+print("(the asyncio loop went on after the error)")
 ''')
 
 nb.md(r"""
@@ -925,7 +943,7 @@ def spend_measured(name, seconds):
 def measured_program(aloop, log):
     tracer.reset()
     lateness = heartbeat_program(aloop, spend_measured, crunch_seconds=0.3, period=0.05, until=1.0, crunch_at=0.275)
-    aloop.call_later(1.05, log, lateness)
+    aloop.call_later(1.05, log, lateness)     # hand the list back when the program is over
 
 [(_, measured)] = run_on_asyncio(measured_program, seconds=1.1)
 worst_due, worst = max(measured, key=lambda pair: pair[1])
@@ -958,8 +976,8 @@ The cure is not a faster computer but **smaller callbacks**: do the long work in
 between chunks give the loop back with `call_soon`, so that timers and sockets get their turn
 after every chunk. How small is small enough? Small enough that no timer is late by more than
 you can accept. Exercise 04.chunks asks you to do this and measures the heartbeat. (Work that
-cannot be cut up goes to a thread or a process; chapter 06 shows asyncio's
-`run_in_executor`.)
+cannot be cut up goes to another thread or process, which asyncio's `loop.run_in_executor`
+arranges.)
 """)
 
 # ------------------------------------------------------------------------------------------ summary
@@ -984,7 +1002,7 @@ nb.md(r"""
 
 ## Exercises
 
-Open **`exercises/04_event_loop_callbacks.ipynb`**. You will implement the timer part of a loop
+Open **[exercises/04_event_loop_callbacks.ipynb](../exercises/04_event_loop_callbacks.ipynb)**. You will implement the timer part of a loop
 (checked against asyncio on random programs), predict the order of a program's callbacks, write
 a callback-chained client for a simulated server, and cut a slow callback into chunks so that a
 heartbeat stays on time. Each exercise ends with a `check(...)` cell that tells you what to fix.
