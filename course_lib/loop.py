@@ -31,6 +31,7 @@ from __future__ import annotations
 import collections
 import heapq
 import numbers
+import operator
 import time as _time
 
 from course_lib.pollers import EVENT_READ, EVENT_WRITE, Poller, make_poller
@@ -40,6 +41,7 @@ __all__ = ["Loop", "Handle", "TimerHandle", "Step", "TooManySteps"]
 
 MAXIMUM_SELECT_TIMEOUT = 24 * 3600  # asyncio's cap on one wait
 CO_COROUTINE = 0x80
+_is_cancelled = operator.attrgetter("_cancelled")
 
 
 class TooManySteps(RuntimeError):
@@ -114,17 +116,16 @@ class TimerHandle(Handle):
 class Step:
     """What one ``step()`` did; ``str(step)`` says it in one line.
 
-    ``kind`` is ``"poll"``, ``"callback"`` or ``"idle"`` (nothing can happen any more).
+    ``kind`` is ``"poll"``, ``"callback"`` or ``"idle"`` (nothing can happen any more);
+    ``index`` counts steps; ``start`` and ``end`` are loop times.
     A poll has ``waited``, ``events`` ([(key, events)]), ``timers_due`` and ``queued``;
     a callback has ``handle``, ``error`` (the exception it raised, or None) and ``slow``.
     """
 
-    __slots__ = ("index", "kind", "start", "end", "handle", "error", "slow", "events", "timers_due", "queued")
+    kind, handle, error, slow, events, timers_due, queued = "idle", None, None, False, (), 0, 0
 
-    def __init__(self, index, kind, start, end, handle=None, error=None, slow=False, events=(), due=0, queued=0):
-        self.index, self.kind, self.start, self.end = index, kind, start, end
-        self.handle, self.error, self.slow = handle, error, slow
-        self.events, self.timers_due, self.queued = events, due, queued
+    def __init__(self, index, start, end):
+        self.index, self.start, self.end = index, start, end
 
     @property
     def waited(self) -> float:
@@ -134,8 +135,8 @@ class Step:
         if self.kind == "idle":
             return "idle: nothing can happen any more"
         if self.kind == "poll":
-            io = [f"{'fd ' if isinstance(key, int) else ''}{describe(key)} {'/'.join(w for b, w in ((1, 'readable'), (2, 'writable')) if ev & b)}"
-                  for key, ev in self.events]
+            io = [f"{'fd ' if isinstance(key, int) else ''}{describe(key)} "
+                  f"{'/'.join(w for b, w in ((1, 'readable'), (2, 'writable')) if ev & b)}" for key, ev in self.events]
             parts = [f"waited {self.waited:.4g} s"] + io + [f"{self.timers_due} timer{'s'[:self.timers_due != 1]} due"]
             return f"poll: {', '.join(parts)} -> {self.queued} callback{'s'[:self.queued != 1]} queued"
         text = f"ran {self.handle.label}"
@@ -147,6 +148,21 @@ class Step:
 
     def __repr__(self) -> str:
         return f"<Step {self.index} at {self.start:.6g}: {self}>"
+
+
+class PollStep(Step):
+    kind = "poll"
+
+    def __init__(self, index, start, end, events, timers_due, queued):
+        self.index, self.start, self.end = index, start, end
+        self.events, self.timers_due, self.queued = events, timers_due, queued
+
+
+class CallbackStep(Step):
+    kind = "callback"
+
+    def __init__(self, index, start, end, handle):
+        self.index, self.start, self.end, self.handle = index, start, end, handle
 
 
 def _check_number(value, what: str) -> None:
@@ -318,7 +334,7 @@ class Loop:
         self._steps += 1
         if self._instruments:
             self._notify("before_callback", handle)
-        start, error = self.time(), None
+        start, error = self._clock(), None
         try:
             handle._callback(*handle._args)
         except (SystemExit, KeyboardInterrupt):
@@ -327,9 +343,12 @@ class Loop:
             error = exc
         if self._cost:
             self._poller.advance(self._cost)
-        end = self.time()
-        result = Step(self._steps, "callback", start, end, handle, error, end - start >= self.slow_callback_duration)
+        end = self._clock()
+        result = CallbackStep(self._steps, start, end, handle)
+        if end - start >= self.slow_callback_duration:
+            result.slow = True
         if error is not None:
+            result.error = error
             self.errors.append(result)
         self._trace.append(result)
         if self._instruments:
@@ -350,39 +369,40 @@ class Loop:
 
     def _poll(self) -> Step:
         """Wait for I/O, then queue the I/O callbacks and the due timers as the next batch."""
-        ready, timers = self._ready, self._timers
-        self._drop_cancelled_timers()
+        ready, timers, clock = self._ready, self._timers, self._clock
+        if timers:
+            self._drop_cancelled_timers()
         if ready or self._stopping:
             timeout = 0
         elif timers:
-            timeout = min(max(0, timers[0][0] - self.time()), MAXIMUM_SELECT_TIMEOUT)
+            timeout = min(max(0, timers[0][0] - clock()), MAXIMUM_SELECT_TIMEOUT)
         else:
             timeout = None
         if self._until is not None:
-            left = max(0, self._until - self.time())
+            left = max(0, self._until - clock())
             timeout = left if timeout is None else min(timeout, left)
         if timeout is None and not (self._poller.can_happen() if self.simulated else len(self._poller)):
-            return Step(self._steps, "idle", self.time(), self.time())  # waiting would be for ever
+            return Step(self._steps, clock(), clock())  # idle: waiting would be for ever
         self._steps += 1
         if self._instruments:
             self._notify("before_poll", timeout)
-        start = self.time()
+        start = clock()
         events = self._poller.poll(timeout)
-        for key, mask in events:
+        for key, mask in events:  # I/O callbacks first...
             if mask & EVENT_READ and key in self._readers:
                 ready.append(self._readers[key])
             if mask & EVENT_WRITE and key in self._writers:
                 ready.append(self._writers[key])
-        end = self.time()
-        end_time, due = end + self._clock_resolution, 0
-        while timers and timers[0][0] < end_time:
+        end = clock()
+        due, end_time = 0, end + self._clock_resolution
+        while timers and timers[0][0] < end_time:  # ...then the timers that are due
             handle = heapq.heappop(timers)[2]
             handle._scheduled = False
             ready.append(handle)
             due += not handle._cancelled
-        self._todo = len(ready)
-        result = Step(self._steps, "poll", start, end, events=events, due=due,
-                      queued=sum(not h._cancelled for h in ready))
+        self._todo = len(ready)  # this batch; what it schedules waits for the next poll
+        queued = self._todo - sum(map(_is_cancelled, ready))
+        result = PollStep(self._steps, start, end, events, due, queued)
         self._trace.append(result)
         if self._instruments:
             self._notify("after_poll", events)
@@ -395,27 +415,36 @@ class Loop:
         raises ``TooManySteps``."""
         if until is not None and not callable(until):
             _check_number(until, "until")
-        if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 0):
+        if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0):
             raise ValueError(f"max_steps must be an int >= 0 or None, got {max_steps!r}")
         if max_steps is None and self.simulated:
             max_steps = self.simulated_max_steps
         self._until = None if until is None or callable(until) else until
-        steps, step = 0, self.step
+        steps, ready, run_callback = 0, self._ready, self._run_callback
         try:
-            while self._todo or not (self._stopping or self._reached(until) or self.done and self._until is None):
+            while True:
+                if not self._todo and (self._stopping or (until is not None and self._reached(until))
+                                       or (not ready and self._until is None and self.done)):
+                    return
                 if steps == max_steps:
                     raise TooManySteps(f"run() took {steps} steps and the loop still has work: the program "
                                        "may never finish (a callback that always reschedules itself?); "
                                        "pass a larger max_steps or call loop.stop()")
-                step()
                 steps += 1
+                if self._todo:  # what step() does, inlined for speed: the next callback of the batch,
+                    self._todo -= 1
+                    handle = ready.popleft()
+                    if not handle._cancelled:
+                        run_callback(handle)
+                else:  # or, between batches, a poll
+                    self._poll()
         finally:
             self._until, self._stopping = None, False
 
     def _reached(self, until) -> bool:
         if until is None:
             return False
-        return until() if callable(until) else self.time() >= until - self._clock_resolution
+        return until() if callable(until) else self._clock() >= until - self._clock_resolution
 
     def stop(self) -> None:
         """Make ``run()`` return at the end of the current batch."""

@@ -44,10 +44,12 @@ class EpollPoller(Poller):
             pass
 
     def poll(self, timeout):
-        ms = timeout_ms(timeout)
-        max_events = max(len(self._events), 1)
+        if timeout is None:
+            timeout = -1  # for ever
+        elif timeout > 0:
+            timeout = timeout_ms(timeout) / 1e3
         ready = []
-        for fd, bits in self._epoll.poll(-1 if ms is None else ms / 1e3, max_events):
+        for fd, bits in self._epoll.poll(timeout, len(self._events) or 1):
             events = (EVENT_READ if bits & _READ_BITS else 0) | (EVENT_WRITE if bits & _WRITE_BITS else 0)
             events &= self._events.get(fd, 0)
             if events:
