@@ -376,7 +376,7 @@ def _check_chunks(function, *, rng, extra):
     sizes = [0, 1, 7, 50, 500] + [rng.randint(2, 900) for _ in range(8 if extra else 3)]
     for size in sizes:
         numbers = [rng.randint(-99, 99) for _ in range(size)]
-        calls, results, late, longest = _in_thread(lambda: _run_chunked(function, numbers), 10, "your function")
+        calls, results, late, longest = _in_thread(lambda: _run_chunked(function, list(numbers)), 10, "your function")
         want = sum(x * x for x in numbers)
         expect(results, f"done(total) was never called for a list of {size} numbers")
         expect(len(results) == 1, f"done was called {len(results)} times for {size} numbers; call it once, at the end")

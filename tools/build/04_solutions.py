@@ -121,7 +121,7 @@ class TimerLoop(ReadyLoop):
         ### END SOLUTION
 ''', kind="answer", name="timers")
 
-nb.md("Try it: the same program as in the chapter. Then run the check.")
+nb.md("Try it on a small program (predict its four lines first), then run the check.")
 
 nb.code(r'''
 loop = TimerLoop()
@@ -213,8 +213,9 @@ Write it for the event loop: `fetch_all(loop, net, address, requests, on_done)`
   `on_done(replies)` with the list of replies (bytes, newline included) in order.
 
 This is stack ripping: the `for` loop's position, `reply` and `replies` must live somewhere
-that outlives each callback (a closure or an object). The check runs two or three clients at
-once on one loop, with random latencies and random pieces.
+that outlives each callback (a closure or an object). The chapter's `fetch_with_callbacks` (one
+request) is a good place to start. The check runs two or three clients at once on one loop, with
+random latencies and random pieces.
 """)
 
 nb.code(r'''
@@ -343,8 +344,9 @@ nb.code("measure(chunked_sum_of_squares)", kind="demo", name="chunks_try")
 nb.code('check("04.chunks", chunked_sum_of_squares)', kind="check", name="chunks", points=3)
 
 nb.md(r"""
-The sum takes as long as before (the work is the same), but the loop gets control back every
-40 ms, so timers and sockets are served in between. That is the deal of the event loop: it is
+The sum takes as long as before (the work is the same), but the loop gets control back after
+every chunk (every 40 ms with 20 numbers per chunk), so timers and sockets are served in
+between. That is the deal of the event loop: it is
 fair only if every callback is short.
 """)
 
