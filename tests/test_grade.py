@@ -234,3 +234,30 @@ def test_a_class_of_twenty_plain_and_hostile_submissions(tmp_path):
     assert _leftovers(str(tmp)) == []
     assert _cgroups() <= cgroups_before  # every cgroup the grader made is gone
     print(f"\n20 submissions graded in {seconds:.1f} s with {os.cpu_count()} jobs")
+
+
+@pytest.mark.slow
+def test_the_course_chapters_solutions_get_full_marks_and_blank_exercises_none(tmp_path):
+    solutions = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+    if not solutions:
+        pytest.skip("no chapter solutions yet")
+    for folder, source in [("solved", ROOT / "solutions"), ("blank", ROOT / "exercises")]:
+        (tmp_path / "class" / folder).mkdir(parents=True)
+        for sol in solutions:
+            if (source / sol.name).exists():
+                (tmp_path / "class" / folder / sol.name).write_bytes((source / sol.name).read_bytes())
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    out = tmp_path / "grades.csv"
+    proc = subprocess.run([sys.executable, "-m", "course_lib.grade", str(tmp_path / "class"), "--out", str(out)],
+                          capture_output=True, text=True, timeout=900, cwd=tmp_path,
+                          env={**os.environ, "TMPDIR": str(tmp), "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows
+    for row in rows:
+        assert row["status"] == "ok", row
+        want = row["max_score"] if row["student"] == "solved" else "0"
+        assert float(row["max_score"]) > 0 and row["score"] == want, row
+    assert _leftovers(str(tmp)) == []

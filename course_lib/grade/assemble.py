@@ -153,7 +153,7 @@ def assemble(solution, submission, runner: str, secret_path: str, report_path: s
         setup_at = next((i for i, (c, label) in enumerate(body) if label.startswith("cell ")), -1)
     early_student = [(c, l) for c, l in body[: setup_at + 1] if l.startswith("your cell")]
     body = [x for x in body[: setup_at + 1] if not x[1].startswith("your cell")] + \
-           [(new_code_cell(f"{runner}.seal()"), "grader seal")] + early_student + body[setup_at + 1 :]
+           [(new_code_cell(f"{runner}.seal({sorted({e for g in graded for e in g.exercise_ids})!r})"), "grader seal")] + early_student + body[setup_at + 1 :]
 
     install = new_code_cell(
         f"from course_lib.grade.harness import install as _edp_install\n"

@@ -5,8 +5,8 @@ What it is: three functions the worker's cells call, in this order:
 1. ``install(secret_path, report_path)`` (first cell, before any student code): reads and
    deletes the per-run secret file (a random nonce and the hidden seeds), opens the report
    file, and keeps ``os.write``, ``repr`` and friends in a closure.
-2. ``seal()`` (right after the pristine setup cell, still before any student code): looks up
-   every exercise this notebook checks, and snapshots the ``course_lib`` modules, a few
+2. ``seal(exercise_ids)`` (right after the pristine setup cell, still before any student code):
+   imports the checks of every exercise this notebook checks, and snapshots the ``course_lib`` modules, a few
    standard modules (``builtins``, ``random``, ``sys.stdout`` ...), and the code of every
    function and class defined in ``course_lib``.
 3. ``run(key, exercise_id, *objects)`` replaces ``check(...)`` in every pristine check cell:
@@ -63,10 +63,15 @@ def install(secret_path: str, report_path: str):
     def text(value, limit=300):
         return (value if _type(value) is _str else "(unprintable hint)")[:limit]
 
-    def seal():
+    def seal(exercise_ids=()):
         import importlib
 
         check_module = importlib.import_module("course_lib.check")
+        for exercise_id in exercise_ids:  # import the chapter's check module now, so it is in the snapshot
+            try:
+                check_module._lookup(exercise_id)
+            except BaseException:
+                pass
         for name in sorted(modules):
             mod = modules.get(name)
             if mod is None or not (name == "course_lib" or name.startswith("course_lib.") or name in GUARDED_STDLIB):
@@ -130,9 +135,7 @@ def install(secret_path: str, report_path: str):
                         setattr(cls, key, value)
                     except (AttributeError, TypeError):
                         pass
-        registry = state["check_module"]._REGISTRY
-        registry.clear()
-        registry.update(state["registry"])
+        state["check_module"]._REGISTRY.update(state["registry"])
 
     def one_run(exercise_id, objects, index):
         """(passed, hint) of one call of the genuine check; index 0 is the notebook's own run."""
