@@ -52,6 +52,23 @@ def recv_exactly(sock, n):
     return bytes(data)
     ### END SOLUTION
 """, kind="answer", name="recv_exactly")
+nb.md("""
+Try it on the slow server, which sends 30 bytes in pieces of 7, then closes. Asking for 10, then 20,
+then 1 more byte should give two complete pieces of the message and then an `EOFError`:
+""")
+nb.code("""
+try:
+    with SlowServer(delay=0.1, response=b"0123456789" * 3, chunk_size=7, chunk_delay=0.05) as srv:
+        with socket.create_connection(srv.address) as sock:
+            sock.sendall(b"numbers, please\\n")
+            print(recv_exactly(sock, 10))
+            print(recv_exactly(sock, 20))
+            print(recv_exactly(sock, 1))
+except EOFError as error:
+    print("EOFError:", error)
+except NotImplementedError:
+    print("write recv_exactly above first")
+""", kind="demo", name="recv_exactly_demo")
 nb.code("""check("02.recv_exactly", recv_exactly)""", kind="check", name="recv_exactly", points=3)
 
 # ---------------------------------------------------------------------------------------------- 2
