@@ -30,152 +30,21 @@ from __future__ import annotations
 
 import collections
 import heapq
-import numbers
 import operator
 import time as _time
 
+from course_lib.handles import CallbackStep, Handle, PollStep, Step, TimerHandle, check_callback, check_number, describe
 from course_lib.pollers import EVENT_READ, EVENT_WRITE, Poller, make_poller
 from course_lib.timeline import Segment, Timeline
 
 __all__ = ["Loop", "Handle", "TimerHandle", "Step", "TooManySteps"]
 
 MAXIMUM_SELECT_TIMEOUT = 24 * 3600  # asyncio's cap on one wait
-CO_COROUTINE = 0x80
 _is_cancelled = operator.attrgetter("_cancelled")
 
 
 class TooManySteps(RuntimeError):
     """``run(max_steps=...)`` took that many steps and the loop still had work."""
-
-
-def name_of(fn) -> str:
-    """A short name for a callback: ``on_data``, ``Server.accept``, ``<lambda>``."""
-    fn = getattr(fn, "func", fn)  # functools.partial
-    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__name__
-    return name.rsplit("<locals>.", 1)[-1]
-
-
-def describe(obj) -> str:
-    """A short text for a callback argument or a watched file (an int is a number, not an fd)."""
-    if hasattr(obj, "readiness"):  # a simulated socket has a short str()
-        return str(obj)
-    if hasattr(obj, "fileno") and not isinstance(obj, (str, bytes)):
-        try:
-            return f"fd {obj.fileno()}"
-        except Exception:  # a closed file object
-            pass
-    text = repr(obj)
-    return text if len(text) <= 24 else text[:21] + "..."
-
-
-class Handle:
-    """A callback waiting to run; ``cancel()`` makes sure it never does."""
-
-    __slots__ = ("_callback", "_args", "_cancelled", "_loop")
-
-    def __init__(self, callback, args, loop):
-        self._callback, self._args, self._cancelled, self._loop = callback, args, False, loop
-
-    def cancel(self) -> None:
-        self._cancelled = True
-
-    def cancelled(self) -> bool:
-        return self._cancelled
-
-    @property
-    def name(self) -> str:
-        return name_of(self._callback)
-
-    @property
-    def label(self) -> str:
-        """``on_data(client:1)``: the callback and its arguments."""
-        return f"{self.name}({', '.join(describe(a) for a in self._args)})"
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.label}{' cancelled' if self._cancelled else ''}>"
-
-
-class TimerHandle(Handle):
-    """A callback that waits until the loop's clock reaches ``when()``."""
-
-    __slots__ = ("_when", "_scheduled")
-
-    def __init__(self, when, callback, args, loop):
-        super().__init__(callback, args, loop)
-        self._when, self._scheduled = when, True
-
-    def when(self) -> float:
-        return self._when
-
-    def cancel(self) -> None:
-        if not self._cancelled and self._scheduled:
-            self._loop._cancelled_timers += 1  # lets the loop clean its heap, as asyncio does
-        self._cancelled = True
-
-
-class Step:
-    """What one ``step()`` did; ``str(step)`` says it in one line.
-
-    ``kind`` is ``"poll"``, ``"callback"`` or ``"idle"`` (nothing can happen any more);
-    ``index`` counts steps; ``start`` and ``end`` are loop times.
-    A poll has ``waited``, ``events`` ([(key, events)]), ``timers_due`` and ``queued``;
-    a callback has ``handle``, ``error`` (the exception it raised, or None) and ``slow``.
-    """
-
-    kind, handle, error, slow, events, timers_due, queued = "idle", None, None, False, (), 0, 0
-
-    def __init__(self, index, start, end):
-        self.index, self.start, self.end = index, start, end
-
-    @property
-    def waited(self) -> float:
-        return self.end - self.start
-
-    def __str__(self) -> str:
-        if self.kind == "idle":
-            return "idle: nothing can happen any more"
-        if self.kind == "poll":
-            io = [f"{'fd ' if isinstance(key, int) else ''}{describe(key)} "
-                  f"{'/'.join(w for b, w in ((1, 'readable'), (2, 'writable')) if ev & b)}" for key, ev in self.events]
-            parts = [f"waited {self.waited:.4g} s"] + io + [f"{self.timers_due} timer{'s'[:self.timers_due != 1]} due"]
-            return f"poll: {', '.join(parts)} -> {self.queued} callback{'s'[:self.queued != 1]} queued"
-        text = f"ran {self.handle.label}"
-        if self.error is not None:
-            text += f" -> raised {type(self.error).__name__}: {self.error}"
-        if self.slow:
-            text += f" (slow: took {self.waited:.3g} s)"
-        return text
-
-    def __repr__(self) -> str:
-        return f"<Step {self.index} at {self.start:.6g}: {self}>"
-
-
-class PollStep(Step):
-    kind = "poll"
-
-    def __init__(self, index, start, end, events, timers_due, queued):
-        self.index, self.start, self.end = index, start, end
-        self.events, self.timers_due, self.queued = events, timers_due, queued
-
-
-class CallbackStep(Step):
-    kind = "callback"
-
-    def __init__(self, index, start, end, handle):
-        self.index, self.start, self.end, self.handle = index, start, end, handle
-
-
-def _check_number(value, what: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value:
-        raise TypeError(f"{what} must be a number of seconds, got {value!r}")
-
-
-def _check_callback(fn) -> None:
-    if not callable(fn):
-        raise TypeError(f"fn must be callable (the function the loop will call), got {fn!r}")
-    if getattr(getattr(fn, "__code__", None), "co_flags", 0) & CO_COROUTINE:
-        raise TypeError(f"fn must be a plain function, got the coroutine function {name_of(fn)}: "
-                        "a callback loop calls functions; coroutines need tasks (chapter 06)")
 
 
 class Loop:
@@ -189,7 +58,7 @@ class Loop:
         self.simulated = self._poller.name == "simulated"
         self._clock = self._poller.time if self.simulated else _time.monotonic
         self._t0 = 0.0 if self.simulated else self._clock()
-        _check_number(callback_cost, "callback_cost")
+        check_number(callback_cost, "callback_cost")
         if callback_cost and not self.simulated:
             raise ValueError("callback_cost models CPU time on the virtual clock: use it only with Loop()")
         self._cost = callback_cost
@@ -201,6 +70,8 @@ class Loop:
         self._cancelled_timers = 0
         self._readers, self._writers, self._files = {}, {}, {}  # key -> Handle; key -> file object
         self._instruments = []
+        if isinstance(trace_limit, bool) or not isinstance(trace_limit, int) or trace_limit < 0:
+            raise ValueError(f"trace_limit must be an int >= 0 (steps kept for timeline()), got {trace_limit!r}")
         self._trace = collections.deque(maxlen=trace_limit)  # the last Steps, for timeline()
         self.errors = []  # Steps whose callback raised
         self._steps, self._stopping, self._closed, self._until = 0, False, False, None
@@ -212,7 +83,7 @@ class Loop:
 
     def call_soon(self, fn, *args) -> Handle:
         """Run ``fn(*args)`` in the next batch (after the next poll), first in first out."""
-        _check_callback(fn)
+        check_callback(fn)
         if self._closed:
             raise RuntimeError("the loop is closed")
         handle = Handle(fn, args, self)
@@ -221,13 +92,13 @@ class Loop:
 
     def call_later(self, delay, fn, *args) -> TimerHandle:
         """Run ``fn(*args)`` ``delay`` seconds from now (a negative delay means now)."""
-        _check_number(delay, "delay")
+        check_number(delay, "delay")
         return self.call_at(self.time() + delay, fn, *args)
 
     def call_at(self, when, fn, *args) -> TimerHandle:
         """Run ``fn(*args)`` when ``time()`` reaches ``when``."""
-        _check_number(when, "when")
-        _check_callback(fn)
+        check_number(when, "when")
+        check_callback(fn)
         if self._closed:
             raise RuntimeError("the loop is closed")
         handle = TimerHandle(when, fn, args, self)
@@ -237,7 +108,7 @@ class Loop:
 
     def spend(self, seconds) -> None:
         """Model CPU work inside a callback: the virtual clock moves on (real mode: a busy wait)."""
-        _check_number(seconds, "seconds")
+        check_number(seconds, "seconds")
         if seconds < 0:
             raise ValueError(f"seconds must be >= 0, got {seconds!r}")
         if self.simulated:
@@ -280,7 +151,7 @@ class Loop:
         return fd
 
     def _add_waiter(self, table, f, fn, args):
-        _check_callback(fn)
+        check_callback(fn)
         if self._closed:
             raise RuntimeError("the loop is closed")
         key = self._key(f)
@@ -414,7 +285,7 @@ class Loop:
         Returns at the end of a batch, as asyncio does. More than ``max_steps`` steps
         raises ``TooManySteps``."""
         if until is not None and not callable(until):
-            _check_number(until, "until")
+            check_number(until, "until")
         if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0):
             raise ValueError(f"max_steps must be an int >= 0 or None, got {max_steps!r}")
         if max_steps is None and self.simulated:
