@@ -140,7 +140,8 @@ def render_timeline_svg(timeline, clock=None, new=(), points=(), width=640) -> s
         return "<div style='color:#888;font-size:12px'>(the timeline appears as you step)</div>"
     xmax = max(end, clock or 0.0)
     xmax = xmax * 1.05 if xmax > 0 else 1.0
-    left, row_h, top = 90, 22, 6
+    labels = [str(name) if len(str(name)) <= 22 else str(name)[:21] + "…" for name in tasks]
+    left, row_h, top = int(min(max(6.5 * max(map(len, labels)) + 14, 50), 160)), 22, 6
     plot_w = width - left - 14
     height = top + row_h * len(tasks) + 30
     x = lambda t: left + plot_w * t / xmax  # noqa: E731
@@ -151,8 +152,8 @@ def render_timeline_svg(timeline, clock=None, new=(), points=(), width=640) -> s
     unit = "time (s)" if isinstance(clock, float) or clock is None else "time"
     out.append(f"<text x='{left + plot_w}' y='{height - 1}' text-anchor='end' fill='#444'>{unit}</text>")
     rows = {name: i for i, name in enumerate(tasks)}
-    for name, i in rows.items():
-        out.append(f"<text x='{left - 6}' y='{top + row_h * i + 15}' text-anchor='end'>{_esc(name)[:14]}</text>")
+    for i, label in enumerate(labels):
+        out.append(f"<text x='{left - 6}' y='{top + row_h * i + 15}' text-anchor='end'>{_esc(label)}</text>")
     colours = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(tasks)}
     for s in segs:
         y, h, w = top + row_h * rows[s.task] + 3, row_h - 6, max(x(s.end) - x(s.start), 2.0)
@@ -171,7 +172,10 @@ def render_timeline_svg(timeline, clock=None, new=(), points=(), width=640) -> s
     if clock is not None:
         out.append(f"<line x1='{x(clock):.1f}' y1='{top}' x2='{x(clock):.1f}' y2='{height - 24}' stroke='#d00' stroke-dasharray='4,3'/>")
     out.append("</svg>")
-    return "".join(out)
+    kinds = {s.kind for s in segs}
+    key = [text for kind, text in (("cpu", "solid: runs"), ("io", "grey: waits for I/O"), ("ready", "dashed: ready, waiting"))
+           if kind in kinds] + (["red outline: the last step", "dashed red line: the clock"] if segs else [])
+    return "".join(out) + (f"<div style='font-family:sans-serif;font-size:11px;color:#555'>{' · '.join(key)}</div>" if key else "")
 
 
 class Stepper:
@@ -401,7 +405,7 @@ class Stepper:
 
     def static_html(self) -> str:
         """The state view and timeline as one HTML string (the picture left in exported notebooks)."""
-        return (f"<div class='edp-stepper-static'>{self._title}{self.last_line.value}"
+        return (f"<div class='edp-stepper-static' style='font-family:sans-serif'>{self._title}{self.last_line.value}"
                 f"{self.state_view.value}{self.timeline_view.value}</div>")
 
     def _repr_mimebundle_(self, **kwargs):
