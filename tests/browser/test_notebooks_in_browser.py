@@ -52,7 +52,7 @@ def _open(page, lab, path: str, workspace: str = ""):
 
 
 def _prompts(page) -> list[str]:
-    return page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+    return page.locator(".jp-CodeCell .jp-InputPrompt").all_text_contents()  # not inner_text: off-screen cells are not laid out
 
 
 def _run_all(page):
@@ -97,7 +97,7 @@ def _saved_errors(page, lab, path: str) -> list[str]:
 
 
 def _state_text(stepper) -> str:
-    return stepper.locator(".edp-stepper-state").inner_text()
+    return stepper.locator(".edp-stepper-state").text_content()
 
 
 def _button(stepper, label: str):
@@ -162,7 +162,7 @@ def test_run_animates_and_pauses_without_blocking_the_kernel(lab, browser, outpu
         stepper.scroll_into_view_if_needed()
 
         def steps() -> int:
-            return int(re.search(r"step (\d+)", stepper.inner_text()).group(1))
+            return int(re.search(r"step (\d+)", stepper.text_content()).group(1))
 
         start = steps()
         _button(stepper, "Run").click()
