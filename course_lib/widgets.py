@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import inspect
 import math
 
 __all__ = ["Stepper", "render_state", "render_timeline_svg"]
@@ -59,6 +60,12 @@ _CELL = "padding:1px 6px;border-bottom:1px solid #eee;text-align:left"
 
 def _missing(obj) -> list[str]:
     return [name for name in _PROTOCOL if not hasattr(obj, name)]
+
+
+def _check_done(obj):
+    if callable(obj.done):
+        raise TypeError(f"{type(obj).__name__}.done must be a property (read as obj.done), not a method")
+    return obj
 
 
 def _esc(value) -> str:
@@ -198,7 +205,7 @@ class Stepper:
         if not isinstance(max_steps, int) or max_steps < 1:
             raise ValueError(f"max_steps must be an int >= 1, got {max_steps!r}")
         self.interval, self.max_steps = float(interval), max_steps
-        self._obj = self._build() if self._factory else obj
+        self._obj = self._build() if self._factory else _check_done(obj)
         self._handle = None
         self._aloop = self._running_loop()
         self.reset_button = w.Button(description="Reset", tooltip="build a fresh run from the start")
@@ -223,12 +230,16 @@ class Stepper:
     # -- building and replaying ------------------------------------------------------------------
     def _build(self):
         try:
-            obj = self._factory()
+            inspect.signature(self._factory).bind()
         except TypeError as exc:
-            raise TypeError(f"the factory must be callable with no arguments and build a steppable: {exc}") from exc
+            raise TypeError(f"the factory must be callable with no arguments and build a steppable: {exc}") from None
+        except ValueError:  # some builtins have no signature: just call them
+            pass
+        obj = self._factory()
         if _missing(obj):
             raise TypeError(f"the factory returned a {type(obj).__name__}, which is not steppable: it has no "
                             f"{', '.join(_missing(obj))} (see 'The steppable protocol' in docs/DEVELOPING.md)")
+        _check_done(obj)
         if getattr(self, "_obj", None) is obj:
             raise ValueError("the factory returned the same object again; it must build a fresh steppable each call")
         return obj

@@ -190,6 +190,23 @@ def test_bad_input_gives_clear_errors(arg, error, words):
         assert "step()" not in str(info.value).split("no ")[-1]
 
 
+def test_done_must_be_a_property_and_factory_errors_are_not_masked():
+    class DoneMethod(FakeLoop):
+        def done(self):
+            return False
+
+    with pytest.raises(TypeError, match="done must be a property"):
+        Stepper(DoneMethod)
+    with pytest.raises(TypeError, match="done must be a property"):
+        Stepper(DoneMethod())
+
+    def buggy():
+        return len(3)  # a TypeError inside the factory is the factory's own, shown as it is
+
+    with pytest.raises(TypeError, match="has no len"):
+        Stepper(buggy)
+
+
 def test_factory_must_build_fresh_objects():
     loop = FakeLoop()
     s = Stepper(lambda: loop)
