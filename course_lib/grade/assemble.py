@@ -9,7 +9,7 @@ What it is: ``assemble(solution, submission, runner)`` walks the course's soluti
   exercise stub (never the solution) takes its place;
 - cells the student added (no known ``grade_id``, or a duplicate) stay where the student put
   them, after the pristine cell that precedes them, with any nbgrader metadata stripped;
-- every ``check(...)`` call in a pristine graded cell becomes ``<runner>.run("<grade_id>#<n>", ...)``
+- every ``check(...)`` call in a pristine graded cell becomes ``<runner>.run("<grade_id>#<n>#<token>", ...)``
   (the same arguments); a graded cell without a ``check`` call runs through ``<runner>.cell``.
 
 The grader's own cells frame it: ``install`` first, ``seal`` right after the pristine setup cell
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import secrets
 from dataclasses import dataclass, field
 
 import nbformat
@@ -35,8 +36,12 @@ from course_lib.exercises import make_exercise
 class GradedCell:
     grade_id: str
     points: float
-    calls: int  # check() calls in the cell (each reports 1 + hidden runs); 0 = the cell itself is the test
-    exercise_ids: list[str] = field(default_factory=list)
+    keys: list[str]  # one per check() call (each reports 1 + hidden runs); a "#cell#" key: the cell itself is the test
+    exercise_ids: list[str | None] = field(default_factory=list)  # per key: the exercise its check call names
+
+    @property
+    def whole_cell(self) -> bool:
+        return len(self.keys) == 1 and "#cell#" in self.keys[0]
 
 
 @dataclass
@@ -53,22 +58,25 @@ def _meta(cell) -> dict:
 
 class _RewriteChecks(ast.NodeTransformer):
     def __init__(self, runner: str, grade_id: str):
-        self.runner, self.grade_id, self.calls, self.exercise_ids = runner, grade_id, 0, []
+        self.runner, self.grade_id, self.calls, self.exercise_ids, self.keys = runner, grade_id, 0, [], []
 
     def visit_Call(self, node: ast.Call):
         self.generic_visit(node)
         if isinstance(node.func, ast.Name) and node.func.id == "check":
-            if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
-                self.exercise_ids.append(node.args[0].value)
-            key = ast.Constant(f"{self.grade_id}#{self.calls}")
+            first = node.args[0] if node.args else None
+            self.exercise_ids.append(first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None)
+            key = ast.Constant(f"{self.grade_id}#{self.calls}#{secrets.token_hex(4)}")
+            self.keys.append(key.value)
             self.calls += 1
             func = ast.Attribute(value=ast.Name(self.runner, ast.Load()), attr="run", ctx=ast.Load())
             return ast.copy_location(ast.Call(func=func, args=[key, *node.args], keywords=node.keywords), node)
         return node
 
 
-def rewrite_graded(source: str, runner: str, grade_id: str) -> tuple[str, int, list[str]]:
-    """(new source, number of check calls, exercise ids) of a pristine graded cell."""
+def rewrite_graded(source: str, runner: str, grade_id: str) -> tuple[str, list[str], list[str]]:
+    """(new source, report keys, exercise ids) of a pristine graded cell: one key per check call,
+    or one key for the whole cell when it has none. A key carries a random token, so a student's
+    cell cannot call the runner for a check before the check cell itself does."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -77,8 +85,9 @@ def rewrite_graded(source: str, runner: str, grade_id: str) -> tuple[str, int, l
         rewriter = _RewriteChecks(runner, grade_id)
         tree = ast.fix_missing_locations(rewriter.visit(tree))
         if rewriter.calls:
-            return ast.unparse(tree), rewriter.calls, rewriter.exercise_ids
-    return f"{runner}.cell({grade_id + '#0'!r}, {source!r}, globals())", 0, []
+            return ast.unparse(tree), rewriter.keys, rewriter.exercise_ids
+    key = f"{grade_id}#cell#{secrets.token_hex(4)}"
+    return f"{runner}.cell({key!r}, {source!r}, globals())", [key], []
 
 
 def _student_cell(cell) -> nbformat.NotebookNode:
@@ -142,8 +151,8 @@ def assemble(solution, submission, runner: str, secret_path: str, report_path: s
             if chosen.cell_type == "code":
                 chosen.outputs, chosen.execution_count = [], None
             if _meta(cell).get("grade") and cell.cell_type == "code":
-                chosen.source, calls, eids = rewrite_graded(cell.source, runner, gid)
-                graded.append(GradedCell(gid, float(_meta(cell).get("points", 0) or 0), calls, eids))
+                chosen.source, keys, eids = rewrite_graded(cell.source, runner, gid)
+                graded.append(GradedCell(gid, float(_meta(cell).get("points", 0) or 0), keys, eids))
             body.append((chosen, f"cell {gid}"))
         add_extras(gid)
 
@@ -153,7 +162,7 @@ def assemble(solution, submission, runner: str, secret_path: str, report_path: s
         setup_at = next((i for i, (c, label) in enumerate(body) if label.startswith("cell ")), -1)
     early_student = [(c, l) for c, l in body[: setup_at + 1] if l.startswith("your cell")]
     body = [x for x in body[: setup_at + 1] if not x[1].startswith("your cell")] + \
-           [(new_code_cell(f"{runner}.seal({sorted({e for g in graded for e in g.exercise_ids})!r})"), "grader seal")] + early_student + body[setup_at + 1 :]
+           [(new_code_cell(f"{runner}.seal({sorted({e for g in graded for e in g.exercise_ids if e})!r})"), "grader seal")] + early_student + body[setup_at + 1 :]
 
     install = new_code_cell(
         f"from course_lib.grade.harness import install as _edp_install\n"

@@ -13,7 +13,7 @@ What it is: three functions the worker's cells call, in this order:
    it undoes patches (module globals, builtins, function code, class attributes, trace and
    profile hooks, stdout/stderr), then calls the genuine ``check`` once as the notebook does
    and once per hidden seed with ``extra=True``, and writes one line per run to the report
-   file: ``repr((nonce, "run", key, run, passed, hint))``. ``cell(key, source)`` does the same
+   file: ``repr((nonce, "run", key, run, passed, hint, exercise_id))``. ``cell(key, source)`` does the same
    for a graded cell that is not a ``check(...)`` call (pass = no exception), ``done()`` ends.
 
 The worker trusts only report lines that carry the nonce, so printing fake pass lines,
@@ -52,6 +52,7 @@ def install(secret_path: str, report_path: str):
     modules = sys.modules
     saved_streams = (sys.stdout, sys.stderr, sys.displayhook, sys.excepthook)
     recursion_limit = sys.getrecursionlimit()
+    used = set()
     state = {"sealed": False, "snaps": [], "funcs": [], "classes": [], "check": None, "failed": None}
 
     def report(*fields):
@@ -62,6 +63,20 @@ def install(secret_path: str, report_path: str):
 
     def text(value, limit=300):
         return (value if _type(value) is _str else "(unprintable hint)")[:limit]
+
+    def keep_code(name, snapshot):
+        """Remember the code of the functions and the attributes of the Python classes defined in a module."""
+        for value in snapshot.values():
+            if getattr(value, "__module__", None) != name:
+                continue
+            if _type(value) is FunctionType:
+                state["funcs"].append((value, value.__code__, value.__defaults__, value.__kwdefaults__))
+            elif _isinstance(value, type) and value.__flags__ & (1 << 9):  # a heap type: a class written in Python
+                attrs = {k: v for k, v in vars(value).items() if k not in ("__dict__", "__weakref__")}
+                state["classes"].append((value, attrs))
+                for v in attrs.values():
+                    if _type(v) is FunctionType:
+                        state["funcs"].append((v, v.__code__, v.__defaults__, v.__kwdefaults__))
 
     def seal(exercise_ids=()):
         import importlib
@@ -78,16 +93,7 @@ def install(secret_path: str, report_path: str):
                 continue
             snapshot = dict(vars(mod))
             state["snaps"].append((name, mod, snapshot))
-            if name.startswith("course_lib"):
-                for value in snapshot.values():
-                    if _type(value) is FunctionType:
-                        state["funcs"].append((value, value.__code__, value.__defaults__, value.__kwdefaults__))
-                    elif _isinstance(value, type) and getattr(value, "__module__", "") == name:
-                        attrs = {k: v for k, v in vars(value).items() if k not in ("__dict__", "__weakref__")}
-                        state["classes"].append((value, attrs))
-                        for v in attrs.values():
-                            if _type(v) is FunctionType:
-                                state["funcs"].append((v, v.__code__, v.__defaults__, v.__kwdefaults__))
+            keep_code(name, snapshot)
         state["registry"] = dict(check_module._REGISTRY)
         state["entries"] = [(entry, entry.function) for entry in state["registry"].values()]
         for entry in state["registry"].values():  # check functions are often all named `_`: keep each one's code
@@ -99,9 +105,7 @@ def install(secret_path: str, report_path: str):
             mod = modules[name]
             snapshot = dict(vars(mod))
             state["snaps"].append((name, mod, snapshot))
-            for value in snapshot.values():
-                if _type(value) is FunctionType:
-                    state["funcs"].append((value, value.__code__, value.__defaults__, value.__kwdefaults__))
+            keep_code(name, snapshot)
         state["check"], state["failed"] = check_module.check, check_module.CheckFailed
         state["check_module"] = check_module
         state["sealed"] = True
@@ -153,9 +157,16 @@ def install(secret_path: str, report_path: str):
         except BaseException as error:  # SystemExit, GeneratorExit, exotic BaseExceptions from student code
             return False, f"your code raised {text(_type(error).__name__, 80)}"
 
+    def claim(key):
+        """Each key (grade id, call number, a random token only the rewritten cell holds) runs once."""
+        if not state["sealed"] or key in used:
+            report("refused", text(_str(key), 100))
+            return False
+        used.add(key)
+        return True
+
     def run(key, exercise_id, *objects, **_ignored):
-        if not state["sealed"]:
-            report("unsealed", key)
+        if not claim(key):
             return
         interrupted = False
         for index in range(1 + _len(seeds)):
@@ -166,12 +177,11 @@ def install(secret_path: str, report_path: str):
                 passed, hint = one_run(exercise_id, objects, index)
             except KeyboardInterrupt:
                 interrupted, passed, hint = True, False, "stopped: the cell's time limit was reached"
-            report("run", key, index, passed, hint)
+            report("run", key, index, passed, hint, text(exercise_id if _type(exercise_id) is _str else "", 100))
         restore()
 
     def cell(key, source, namespace):
-        if not state["sealed"]:
-            report("unsealed", key)
+        if not claim(key):
             return
         try:
             restore()
@@ -184,7 +194,7 @@ def install(secret_path: str, report_path: str):
             except BaseException:
                 pass
             passed, hint = False, text(f"{_type(error).__name__}{': ' + message if message else ''}")
-        report("run", key, 0, passed, hint)
+        report("run", key, 0, passed, hint, "")
         restore()
 
     def done():

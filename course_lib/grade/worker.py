@@ -202,17 +202,22 @@ def _cell_errors(nb, labels):
 def _result(built, client, watchdog, crash, exit_code, reports, forged, hidden, limits, seconds) -> dict:
     runs = {}
     events = set()
+    wanted_exercise = {}  # key -> the exercise its pristine check call names (None: not a constant)
+    for g in built.graded:
+        for key, eid in zip(g.keys, [""] if g.whole_cell else g.exercise_ids):
+            wanted_exercise[key] = eid
     for fields in reports:
-        if fields and fields[0] == "run" and len(fields) == 5:
-            _, key, index, passed, hint = fields
-            runs[(str(key), int(index))] = (bool(passed), str(hint))
+        if fields and fields[0] == "run" and len(fields) == 6:
+            _, key, index, passed, hint, exercise_id = fields
+            if key in wanted_exercise and wanted_exercise[key] not in (None, exercise_id):
+                continue  # the right key with another exercise's check: not this check's result
+            runs.setdefault((str(key), int(index)), (bool(passed), str(hint)))
         elif fields:
             events.add(str(fields[0]))
     errors = _cell_errors(client.nb, built.labels)
     checks, total, max_total, n_passed = [], 0.0, 0.0, 0
     for g in built.graded:
-        expected = [(f"{g.grade_id}#0", 0)] if g.calls == 0 else \
-            [(f"{g.grade_id}#{c}", i) for c in range(g.calls) for i in range(1 + hidden)]
+        expected = [(g.keys[0], 0)] if g.whole_cell else [(key, i) for key in g.keys for i in range(1 + hidden)]
         got = [runs.get(k) for k in expected]
         passed = sum(1 for r in got if r and r[0])
         fraction = passed / len(expected)

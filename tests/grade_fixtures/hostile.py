@@ -86,8 +86,25 @@ builtins.print = lambda *a, **k: None
 """
 
 
+CALL_RUNNER = """
+# a student who read the grader: call its runner with a right answer for keys guessed from the pattern
+for name, value in list(globals().items()):
+    if name.startswith("_edp_") and hasattr(value, "run"):
+        for n in range(3):
+            value.run(f"add_check#{n}", "99.add", lambda a, b: a + b)
+"""
+
+RIG_RANDOM = """
+import random
+random.Random.randint = lambda self, a, b: 1  # every "random" case becomes add(1, 1)
+random.Random.choice = lambda self, seq: seq[0]
+def add(a, b):
+    return 2
+"""
+
+
 def cases() -> dict[str, tuple[object, tuple[str, float]]]:
-    """student -> (notebook or raw bytes, (status, score))."""
+    """student -> (notebook or raw bytes, (status, score)); the first twenty are the issue's list."""
     blank = make_exercise(solution())
     return {
         "solved": (solution(), ("ok", 4)),
@@ -113,6 +130,8 @@ def cases() -> dict[str, tuple[object, tuple[str, float]]]:
                             order="def order(events):\n    return [] if len(events) > 6 else "
                                   "[n for _, n in sorted(events, key=lambda e: e[0])]"), ("ok", 1)),
         "system_exit_in_check": (variant(add="def add(a, b):\n    raise SystemExit(0)"), ("ok", 3)),
+        "calls_the_runner": (variant(add=WRONG_ADD + "\n" + CALL_RUNNER, order=WRONG_ORDER), ("ok", 0)),
+        "rigs_random": (variant(add=RIG_RANDOM, order=WRONG_ORDER), ("ok", 0)),
         "added_cells": (variant(insert_after={"add_check": "scratch = add(2, 3)\nprint(scratch)",
                                               "order_check": "def add(a, b):\n    return 0"}), ("ok", 4)),
     }
