@@ -284,6 +284,12 @@ CPU time hardly moves.
 **Predict:** during a blocking `recv` that waits 0.6 s, how much CPU time does this process use?
 Close to 0.6 s, or close to 0?
 """)
+nb.md("""
+The next cell defines two helpers. `measure` reads both clocks before and after a call.
+`CpuSampler` starts a helper thread that reads the CPU clock every 20 ms while a `with` block
+runs, so that later we can draw *when* the CPU was busy, as a timeline like those of chapter 01.
+Then it asks the slow server and waits with a plain blocking `recv`.
+""")
 nb.code("""
 def measure(function, *args):
     \"\"\"Call function(*args); return (its result, wall seconds, CPU seconds of this process).\"\"\"
@@ -292,21 +298,57 @@ def measure(function, *args):
     return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def ask_slow_server(wait, delay=0.6):
-    \"\"\"Connect to a fresh slow server, send a line, and let `wait(sock)` wait for the answer.\"\"\"
+class CpuSampler:
+    \"\"\"While a `with` block runs, a helper thread notes (wall time, CPU time) every `step` seconds.\"\"\"
+
+    def __init__(self, step=0.02):
+        self.step, self.samples = step, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while True:
+            self.samples.append((time.perf_counter(), time.process_time()))
+            if self._stop.wait(self.step):       # sleeps `step` seconds, or returns True at the end
+                return
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()                      # the helper thread ends with the `with` block
+
+    def segments(self, task):
+        \"\"\"The run as timeline segments: "cpu" where the process used over a quarter of a core, else "io".\"\"\"
+        (start, _), segments = self.samples[0], []
+        for (w0, c0), (w1, c1) in zip(self.samples, self.samples[1:]):
+            kind = "cpu" if c1 - c0 > 0.25 * (w1 - w0) else "io"
+            if segments and segments[-1].kind == kind:       # extend the previous segment
+                segments[-1] = Segment(task, kind, segments[-1].start, w1 - start)
+            else:
+                segments.append(Segment(task, kind, w0 - start, w1 - start))
+        return segments
+
+
+def ask_slow_server(name, wait, delay=0.6):
+    \"\"\"Ask a fresh slow server; `wait(sock)` waits for the answer. Returns (answer, wall s, CPU s, segments).\"\"\"
     with SlowServer(delay=delay, response=b"finally\\n") as srv:
         with socket.create_connection(srv.address) as sock:
             sock.sendall(b"hello?\\n")
-            return measure(wait, sock)
+            with CpuSampler() as sampler:
+                answer, wall, cpu = measure(wait, sock)
+    return answer, wall, cpu, sampler.segments(name)
 
 
 def blocking_wait(sock):
     return sock.recv(1024)
 
 
-data, wall, cpu = ask_slow_server(blocking_wait)
+data, wall, cpu, segments = ask_slow_server("blocking recv", blocking_wait)
 print(f"blocking recv: {data!r} after {wall:.2f} s of wall time, using {cpu:.4f} s of CPU ({100 * cpu / wall:.1f} %)")
-results = {"blocking recv": (wall, cpu)}
+results = {"blocking recv": (wall, cpu, segments)}
 """, tags=IGNORE)
 nb.md("""
 Close to nothing. While the thread was blocked, the kernel did not run it at all: the thread sat
@@ -373,9 +415,9 @@ def busy_poll(sock):
             pass                      # nothing yet: ask again at once
 
 
-(data, attempts), wall, cpu = ask_slow_server(busy_poll)
+(data, attempts), wall, cpu, segments = ask_slow_server("busy poll", busy_poll)
 print(f"busy poll: {data!r} after {wall:.2f} s, {attempts:,} calls to recv, {cpu:.2f} s of CPU ({100 * cpu / wall:.0f} %)")
-results["busy poll"] = (wall, cpu)
+results["busy poll"] = (wall, cpu, segments)
 """, tags=IGNORE)
 nb.md("""
 The same answer after the same wait, but this time the process kept a core busy for almost the
@@ -395,28 +437,29 @@ def select_then_recv(sock):
     return sock.recv(1024)              # cannot raise BlockingIOError now: the data is there
 
 
-data, wall, cpu = ask_slow_server(select_then_recv)
+data, wall, cpu, segments = ask_slow_server("select, then recv", select_then_recv)
 print(f"select, then recv: {data!r} after {wall:.2f} s, using {cpu:.4f} s of CPU ({100 * cpu / wall:.1f} %)")
-results["select, then recv"] = (wall, cpu)
-""", tags=IGNORE)
-nb.md("The three ways to wait, measured on your machine, side by side:")
-nb.code("""
-print(f"{'way to wait':<20} {'wall s':>7} {'CPU s':>7} {'CPU / wall':>11}")
-for name, (wall, cpu) in results.items():
-    print(f"{name:<20} {wall:7.2f} {cpu:7.3f} {cpu / wall:10.1%}")
-
-fig, ax = plt.subplots(figsize=(7, 1.8))
-bars = ax.barh(list(results), [cpu / wall for wall, cpu in results.values()], color=[PALETTE[0], PALETTE[5], PALETTE[2]])
-ax.bar_label(bars, labels=[f" {cpu / wall:.1%}" for wall, cpu in results.values()], fontsize=8)
-ax.set_xlim(0, 1.15)
-ax.invert_yaxis()
-ax.set_xlabel("share of one core used while waiting (CPU time / wall time)")
-ax.set_title("Measured: waiting about 0.6 s for a slow server", loc="left", fontsize=10)
-fig.tight_layout();
+results["select, then recv"] = (wall, cpu, segments)
 """, tags=IGNORE)
 nb.md("""
-Same data, same wait, and either almost no CPU or almost a whole core. The program's *result*
-never shows the difference; only a measurement does. Exercise 2 asks you to repair a busy poll.
+The three ways to wait, measured on your machine, side by side: first as numbers, then as a
+timeline drawn from the samples of `CpuSampler`. A row is coloured where the process used more
+than a quarter of a core in a 20 ms slice, and grey where it did not.
+""")
+nb.code("""
+print(f"{'way to wait':<20} {'wall s':>7} {'CPU s':>7} {'CPU / wall':>11}")
+for name, (wall, cpu, _) in results.items():
+    print(f"{name:<20} {wall:7.2f} {cpu:7.3f} {cpu / wall:10.1%}")
+
+measured = Timeline([s for _, _, segments in results.values() for s in segments], tasks=list(results),
+                    title="Measured: waiting for the slow server, CPU sampled every 20 ms")
+plot_timeline(measured);
+""", tags=IGNORE)
+nb.md("""
+Same data, same wait, and either almost no CPU or almost a whole core. (Grey gaps in the busy
+row are slices in which the operating system gave the core to another program.) Compare these
+rows with models 1, 2 and 3 of the simulated picture in section 8. The program's *result* never
+shows the difference; only a measurement does. Exercise 2 asks you to repair a busy poll.
 """)
 
 # ---------------------------------------------------------------------------------------------- 8
