@@ -32,7 +32,8 @@ of slow connections at once without hundreds of threads, and ``close()`` stops
 everything promptly: it wakes the loop through a socket pair, the thread exits,
 and every socket is closed, even with clients still connected (they see the
 connection closed). ``close()`` is idempotent. Chapter 05 builds a loop like this
-one; here it is only a tool.
+one; here it is only a tool. (On Windows the selector is ``select``, which handles at
+most 512 sockets at once; Linux and macOS have no such limit here.)
 
 What it is not: a real protocol server, fast, or safe to expose. It binds only
 127.0.0.1, keeps everything in memory, and is meant for one notebook cell at a time.
