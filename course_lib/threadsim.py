@@ -93,7 +93,7 @@ def _validate(programs: dict, memory: dict) -> None:
     for name in locks & set(memory):
         raise ProgramError(f"{name!r} is used both as a lock and as a shared variable")
     for thread, program in programs.items():
-        regs, held = set(), set()
+        regs, held = set(), []  # a list: acquiring a lock twice is allowed (and deadlocks)
         for ins in program:
             where = f"thread {thread!r} line {ins.line} {ins.text!r}"
             kinds = _OPERANDS[ins.op]
@@ -113,9 +113,9 @@ def _validate(programs: dict, memory: dict) -> None:
             elif ins.op == "release":
                 if ins.args[0] not in held:
                     raise ProgramError(f"{where}: releases lock {ins.args[0]!r}, which this thread does not hold there")
-                held.discard(ins.args[0])
+                held.remove(ins.args[0])
             elif ins.op == "acquire":
-                held.add(ins.args[0])
+                held.append(ins.args[0])
 
 
 class Scheduler:
@@ -272,9 +272,9 @@ class SearchResult:
     exhaustive: bool = True     # True if every schedule was tried
 
     def __str__(self) -> str:
-        n = f"{self.explored:,} {'possible ' if self.exhaustive else 'random '}schedule{'s' * (self.explored != 1)}"
+        n = f"{self.explored:,} {'' if self.exhaustive else 'random '}schedule{'s' * (self.explored != 1)}"
         if self.schedule is None:
-            return f"no bad schedule: all {n} end well" if self.exhaustive else \
+            return f"no bad schedule: all {self.explored:,} possible schedules end well" if self.exhaustive else \
                 f"no bad schedule in {n} (not a proof: others may exist)"
         return f"{self.problem} after schedule {', '.join(self.schedule)} (memory {self.memory}; found after exploring {n})"
 

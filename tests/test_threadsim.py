@@ -293,3 +293,10 @@ def test_run_max_steps_and_the_exhaustive_limit():
     with pytest.raises(ProgramError, match="limit=5"):
         search({"T1": INC, "T2": INC}, {"counter": 0}, lambda m: True, limit=5)
     assert search({f"T{i}": INC for i in range(4)}, {"counter": 0}, lambda m: m["counter"] == 4, limit=5).schedule
+
+
+def test_a_thread_that_takes_a_lock_twice_waits_for_itself():
+    result = search({"T1": ["acquire A", "acquire A", "release A", "release A"]})
+    assert result.problem == "deadlock" and result.schedule == ["T1"]
+    sim = Scheduler({"T1": ["acquire A", "acquire A", "release A", "release A"]}).run()
+    assert "T1 waits for A (held by T1)" in sim.last

@@ -18,9 +18,10 @@ This chapter measures what that buys and what it costs:
 2. **what a thread costs**: time to start one, memory for a thousand, time to hand over between two;
 3. **races**: when threads share data, the order of their steps matters. We step through every
    possible order on a small simulator, then reproduce the bug on real threads;
-4. **locks**, which remove the bad orders, and **deadlock**, the bug that locks bring;
-5. **the GIL**, measured: which work threads speed up in Python, and which they do not;
-6. **thread pools**: a fixed team of threads that share the jobs.
+4. **locks**, which remove the bad orders;
+5. **deadlock**, the bug that locks bring;
+6. **the GIL**, measured: which work threads speed up in Python, and which they do not;
+7. **thread pools**: a fixed team of threads that share the jobs.
 
 As in every chapter: predict, then run. Every cell can be run again.
 """)
@@ -319,8 +320,8 @@ for t in workers:
 print(f"counter = {counter:,} (4 x 100,000 = 400,000)")
 """, tags=IGNORE)
 nb.md("""
-On CPython 3.11 and 3.12 this almost always prints exactly 400,000. The reason is CPython's **GIL**
-(global interpreter lock, measured in section 5): only one thread runs Python bytecode at a time, and
+On recent CPython versions this nearly always prints exactly 400,000 (it did when these notes were
+run). The reason is CPython's **GIL** (global interpreter lock, measured in section 6): only one thread runs Python bytecode at a time, and
 the interpreter hands over to another thread only at a few places (for example when a function is
 called or a loop jumps back), not between the read and the write of `counter += 1`. That is a detail
 of one interpreter, not a promise of the language: other versions, the free-threaded builds of Python
@@ -428,7 +429,7 @@ nb.code("""
 Stepper(lambda: Scheduler(opposite, {"x": 0}, schedule=found.schedule))
 """)
 nb.md("""
-Only 2 schedules deadlock, and only when the two threads are in exactly the wrong place at the
+Only 2 of the 6 schedules deadlock, and only when the two threads are in exactly the wrong place at the
 same time. That is what makes deadlocks nasty on real machines: a program can run correctly for
 months, then hang.
 
@@ -476,8 +477,9 @@ for name in sorted(report):
     print(name, report[name])
 """)
 nb.md("""
-Both gave up: a deadlock, broken only by the time-out. Same order, no barrier needed (with the barrier
-the second thread could never reach it: it waits for `A` first):
+Both gave up: a deadlock, broken only by the time-out. Now both threads take `lock_a` first. There is
+no barrier this time (with one, the thread waiting for `lock_a` could never reach it): a thread that
+waits for `lock_a` holds nothing, so the other finishes and releases both.
 """)
 nb.code("""
 report = {}
@@ -647,7 +649,8 @@ nb.md("""
 No real speed-up: four threads finish in about the time of one after another (on a busy machine both
 numbers wobble by some tens of percent from run to run: run the cell again and compare). The
 processors-busy figure does not go above about 1, although the machine has more than one processor.
-Look down any vertical line of the middle picture: at most one thread has a solid bar. The threads
+Look down any vertical line of the middle picture: two threads almost never have a solid bar at the
+same moment. The threads
 take turns of a few milliseconds, like the simulation of **one** processor underneath: the GIL lets
 CPU-bound threads use one processor's worth of time between them.
 
@@ -707,7 +710,7 @@ nb.md("""
 ## Summary
 
 - A thread per connection lets blocking calls wait side by side: N waits take about one wait.
-- A thread costs tens of microseconds to start, tens of kilobytes of real memory (and megabytes of
+- A thread costs tens to hundreds of microseconds to start, tens of kilobytes of real memory (and megabytes of
   reserved address space), and microseconds per hand-over.
 - Shared data + threads = races: `counter += 1` is a read, an add and a write. The explorer showed
   that 18 of the 20 schedules of two increments lose an update; real threads lost updates too, once
