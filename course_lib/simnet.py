@@ -9,6 +9,7 @@ simulated sockets that behave like non-blocking TCP sockets, deterministically::
     client.send(b"hi")                    # -> bytes accepted; BlockingIOError when the window is full
     conn, addr = listener.accept()        # BlockingIOError if no connection has arrived yet
     conn.recv(100)                        # -> data; BlockingIOError if none yet; b"" after the peer closed
+    a, b = net.socketpair()               # two ends already connected
 
 Bytes arrive ``latency`` seconds after ``send``. Each direction has a window of
 ``buffer_size`` bytes: data sent but not yet read by the receiver counts against it,
@@ -84,6 +85,14 @@ class SimNetwork:
         client.peer, server.peer = server, client
         self._send_later(lambda: listener._arrive(server, client.name))
         return client
+
+
+    def socketpair(self, name: str = "pair"):
+        """Two sockets already connected to each other (like ``socket.socketpair()``)."""
+        n = next(self._clients)
+        a, b = SimSocket(self, f"{name}:{n}a"), SimSocket(self, f"{name}:{n}b")
+        a.peer, b.peer = b, a
+        return a, b
 
 
 class SimSocket:

@@ -13,6 +13,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from course_lib.loop import Handle, Loop, Step, TimerHandle, TooManySteps
+from course_lib.pollers.sim_poller import SimPoller
+from course_lib.simnet import SimNetwork
 from course_lib.timeline import Timeline
 
 # --------------------------------------------------------------------------------------
@@ -25,26 +27,40 @@ class _Idle(Exception):
 
 
 class VirtualSelector(selectors.BaseSelector):
-    """A selector with nothing ever ready: select(timeout) just moves the virtual clock."""
+    """A selector on a virtual clock: it waits on simulated sockets through the same
+    simulated poller the course loop uses (``select(timeout)`` moves the clock), and
+    keeps asyncio's own self-pipe socket registered but never ready."""
 
     def __init__(self):
-        self.now = 0.0
+        self.poller = SimPoller()
         self._map = {}
 
+    @property
+    def now(self):
+        return self.poller.now
+
     def register(self, fileobj, events, data=None):
+        if hasattr(fileobj, "readiness"):
+            self.poller.register(fileobj, events)
         fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
-        key = self._map[fd] = selectors.SelectorKey(fileobj, fd, events, data)
+        key = self._map[fileobj] = selectors.SelectorKey(fileobj, fd, events, data)
         return key
 
     def unregister(self, fileobj):
-        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
-        return self._map.pop(fd)
+        if hasattr(fileobj, "readiness"):
+            self.poller.unregister(fileobj)
+        return self._map.pop(fileobj)
+
+    def modify(self, fileobj, events, data=None):
+        if hasattr(fileobj, "readiness"):
+            self.poller.modify(fileobj, events)
+        key = self._map[fileobj] = self._map[fileobj]._replace(events=events, data=data)
+        return key
 
     def select(self, timeout=None):
-        if timeout is None:
+        if timeout is None and not self.poller.can_happen():
             raise _Idle
-        self.now += timeout
-        return []
+        return [(self._map[sock], events) for sock, events in self.poller.poll(timeout)]
 
     def get_map(self):
         return self._map
@@ -69,14 +85,15 @@ class VirtualAsyncio(asyncio.SelectorEventLoop):
     def __init__(self, fifo_ties: bool):
         super().__init__(VirtualSelector())
         self._fifo_ties, self._counter = fifo_ties, itertools.count()
+        self.simulated, self._poller = True, self._selector.poller  # so a SimNetwork can run on it
         self.errors = []
         self.set_exception_handler(lambda loop, context: self.errors.append(context["exception"]))
 
     def time(self):
-        return self._selector.now
+        return self._selector.poller.now
 
     def spend(self, seconds):
-        self._selector.now += seconds
+        self._selector.poller.advance(seconds)
 
     def call_at(self, when, callback, *args, context=None):
         if not self._fifo_ties:
@@ -104,20 +121,36 @@ action = st.one_of(
     st.tuples(st.just("spend"), st.sampled_from([0.0, 0.1, 0.25, 1.0])),
     st.tuples(st.just("raise")),
 )
+IO_ACTIONS = {"add_reader", "add_writer", "remove_reader", "remove_writer", "send", "recv", "close"}
+RUNS = 150  # at most this many callback runs do something, so level-triggered readers stop
+sockets = st.integers(0, 3)  # two connected pairs: 0 <-> 1 and 2 <-> 3
+io_action = st.one_of(
+    st.tuples(st.sampled_from(["add_reader", "add_writer"]), sockets, st.integers(0, N_CALLBACKS - 1)),
+    st.tuples(st.sampled_from(["remove_reader", "remove_writer", "close"]), sockets),
+    st.tuples(st.sampled_from(["send", "recv"]), sockets, st.integers(1, 12)),
+)
+io_programs = st.tuples(
+    st.lists(st.one_of(action, io_action, io_action), min_size=1, max_size=10),
+    st.lists(st.lists(st.one_of(action, io_action), max_size=4), min_size=N_CALLBACKS, max_size=N_CALLBACKS),
+)
+networks = st.tuples(st.sampled_from([0.0, 0.25, 1.0]), st.sampled_from([4, 10, 64]))  # latency, buffer size
 programs = st.tuples(
     st.lists(action, min_size=1, max_size=8),  # what the program does before the loop runs
     st.lists(st.lists(action, max_size=4), min_size=N_CALLBACKS, max_size=N_CALLBACKS),  # what callback k does
 )
 
 
-def run_program(loop, program, spend, jitter=0.0):
+def run_program(loop, program, spend, jitter=0.0, socks=()):
     """Run ``program`` on ``loop`` (course or asyncio); return the log [(time, k)] and the deadlines used."""
     main, bodies = program
-    log, handles, deadlines, budget = [], [], [], [BUDGET]
+    log, handles, deadlines, budget, runs = [], [], [], [BUDGET], [RUNS]
 
     def do(actions):
         for act in actions:
             kind = act[0]
+            if kind in IO_ACTIONS:
+                do_io(*act)
+                continue
             if kind in ("soon", "later", "at"):
                 if budget[0] == 0:
                     continue
@@ -139,31 +172,67 @@ def run_program(loop, program, spend, jitter=0.0):
             elif kind == "raise":
                 raise ValueError("boom")
 
-    def callback(k):
-        log.append((loop.time(), k))
+    def do_io(kind, i, arg=None):
+        sock = socks[i % len(socks)]
+        if kind == "add_reader":
+            loop.add_reader(sock, callback, arg, f"{sock} readable")
+        elif kind == "add_writer":
+            loop.add_writer(sock, callback, arg, f"{sock} writable")
+        elif kind == "remove_reader":
+            loop.remove_reader(sock)
+        elif kind == "remove_writer":
+            loop.remove_writer(sock)
+        elif kind == "close":
+            sock.close()
+        else:  # send or recv: log what came back, or the exception's name
+            try:
+                result = sock.send(b"x" * arg) if kind == "send" else sock.recv(arg)
+            except OSError as exc:
+                result = type(exc).__name__
+            log.append((loop.time(), kind, str(sock), result))
+
+    def callback(k, why="timer"):
+        log.append((loop.time(), k, why))
+        runs[0] -= 1
+        if runs[0] <= 0:  # enough: stop watching, so a level-triggered reader cannot go on for ever
+            for sock in socks:
+                loop.remove_reader(sock)
+                loop.remove_writer(sock)
+            return
         do(bodies[k])
 
     do([a for a in main if a[0] != "raise"])
     return log, deadlines
 
 
-def run_on_course_loop(program, jitter=0.0):
+def simulated_sockets(loop, network):
+    """Two connected pairs of simulated sockets (with a fileno(), which asyncio insists on)."""
+    if network is None:
+        return ()
+    latency, buffer_size = network
+    net = SimNetwork(loop, latency=latency, buffer_size=buffer_size)
+    socks = [*net.socketpair(), *net.socketpair()]
+    for i, sock in enumerate(socks):
+        sock.fileno = lambda i=i: 1000 + i
+    return socks
+
+
+def run_on_course_loop(program, jitter=0.0, network=None):
     loop = Loop()
-    log, deadlines = run_program(loop, program, loop.spend, jitter)
+    log, deadlines = run_program(loop, program, loop.spend, jitter, simulated_sockets(loop, network))
     loop.run()
     assert loop.done
     return log, deadlines, len(loop.errors)
 
 
-def run_on_asyncio(program, fifo_ties, jitter=0.0):
+def run_on_asyncio(program, fifo_ties, jitter=0.0, network=None):
     loop = VirtualAsyncio(fifo_ties)
     try:
-        log, _ = run_program(loop, program, loop.spend, jitter)
+        log, _ = run_program(loop, program, loop.spend, jitter, simulated_sockets(loop, network))
         with pytest.raises(_Idle):
             loop.run_forever()
         return log, len(loop.errors)
     finally:
-        loop._selector = selectors.DefaultSelector()  # let close() unregister its self-pipe for real
         loop.close()
 
 
@@ -182,6 +251,15 @@ def test_same_as_unmodified_asyncio_when_no_deadlines_tie(program):
     log, deadlines, errors = run_on_course_loop(program, jitter=1e-6)
     assume(len(set(deadlines)) == len(deadlines))
     assert (log, errors) == run_on_asyncio(program, fifo_ties=False, jitter=1e-6)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(io_programs, networks)
+def test_same_io_order_as_asyncio_on_simulated_sockets(program, network):
+    """With readers and writers on simulated sockets too: same callbacks, same times, same
+    bytes sent and received (asyncio waits on the sockets through the same simulated poller)."""
+    log, _, errors = run_on_course_loop(program, network=network)
+    assert (log, errors) == run_on_asyncio(program, fifo_ties=True, network=network)
 
 
 # --------------------------------------------------------------------------------------
