@@ -205,3 +205,19 @@ def test_repr_says_where_and_state():
     with srv:
         assert f"127.0.0.1:{srv.address[1]}" in repr(srv) and "running" in repr(srv)
     assert "closed" in repr(srv)
+
+
+def test_a_failing_response_function_closes_that_connection_only():
+    def response(line):
+        if line == b"bad\n":
+            raise RuntimeError("boom")
+        return b"good\n"
+
+    with SlowServer(delay=0, response=response) as srv:
+        assert fetch(srv.address, b"bad\n") == b""
+        assert fetch(srv.address, b"fine\n") == b"good\n"
+
+
+def test_fetch_wants_a_line():
+    with pytest.raises(ValueError, match="line"):
+        fetch(("127.0.0.1", 1), b"no newline")
