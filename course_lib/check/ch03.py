@@ -183,7 +183,7 @@ def _(fetch_all, *, rng, extra):
     for n, workers in ([(9, 3), (6, 2)] + ([(12, 4)] if extra else [])):
         lines = [f"job {rng.randint(100, 999)}-{i}\n".encode() for i in range(n)]
         box = {}
-        with SlowServer(delay=0.15, response=lambda line: b"answer to " + line) as srv:
+        with SlowServer(delay=0.25, response=lambda line: b"answer to " + line) as srv:
             finished, error = _in_thread(lambda: box.update(result=fetch_all(srv.address, lines, workers)))
             stats = srv.requests, srv.max_in_flight
         expect(finished, f"fetch_all(address, {n} lines, {workers}) did not return within {TIMEOUT:g} s")
