@@ -95,11 +95,11 @@ class Step:
 
     ``kind`` is ``"poll"``, ``"callback"`` or ``"idle"`` (nothing can happen any more);
     ``index`` counts steps; ``start`` and ``end`` are loop times.
-    A poll has ``waited``, ``events`` ([(key, events)]), ``timers_due`` and ``queued``;
+    A poll has ``timeout`` (what it was allowed to wait), ``waited``, ``events`` ([(key, events)]), ``timers_due`` and ``queued``;
     a callback has ``handle``, ``error`` (the exception it raised, or None) and ``slow``.
     """
 
-    kind, handle, error, slow, events, timers_due, queued = "idle", None, None, False, (), 0, 0
+    kind, handle, error, slow, timeout, events, timers_due, queued = "idle", None, None, False, None, (), 0, 0
 
     def __init__(self, index, start, end):
         self.index, self.start, self.end = index, start, end
@@ -130,8 +130,8 @@ class Step:
 class PollStep(Step):
     kind = "poll"
 
-    def __init__(self, index, start, end, events, timers_due, queued):
-        self.index, self.start, self.end = index, start, end
+    def __init__(self, index, start, end, timeout, events, timers_due, queued):
+        self.index, self.start, self.end, self.timeout = index, start, end, timeout
         self.events, self.timers_due, self.queued = events, timers_due, queued
 
 

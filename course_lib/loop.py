@@ -273,7 +273,7 @@ class Loop:
             due += not handle._cancelled
         self._todo = len(ready)  # this batch; what it schedules waits for the next poll
         queued = self._todo - sum(map(_is_cancelled, ready))
-        result = PollStep(self._steps, start, end, events, due, queued)
+        result = PollStep(self._steps, start, end, timeout, events, due, queued)
         self._trace.append(result)
         if self._instruments:
             self._notify("after_poll", events)
@@ -288,6 +288,8 @@ class Loop:
             check_number(until, "until")
         if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0):
             raise ValueError(f"max_steps must be an int >= 0 or None, got {max_steps!r}")
+        if self._closed:
+            raise RuntimeError("the loop is closed")
         if max_steps is None and self.simulated:
             max_steps = self.simulated_max_steps
         self._until = None if until is None or callable(until) else until
@@ -373,14 +375,14 @@ class Loop:
         for s in self._trace:
             if s.kind == "callback":
                 segments.append(Segment(s.handle.name, "cpu", s.start - self._t0, s.end - self._t0, s.index))
-            elif s.end > s.start:
+            elif s.timeout != 0 and s.end > s.start:  # a wait (polls that only look are left out)
                 segments.append(Segment("poll", "io", s.start - self._t0, s.end - self._t0, s.index))
         return Timeline(segments, title=title)
 
     def close(self) -> None:
         """Forget every callback and release the poller (closing it twice is fine)."""
         if not self._closed:
-            self._closed = True
+            self._closed, self._todo = True, 0
             self._ready.clear()
             self._timers.clear()
             self._readers.clear()
