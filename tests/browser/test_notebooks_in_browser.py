@@ -30,6 +30,22 @@ def notebooks_to_test() -> list[str]:
     return found
 
 
+# Click Step in the page and time it until the state view shows new text: the whole round trip
+# (browser -> kernel -> comm messages -> redrawn HTML), without Playwright's own overhead.
+ROUND_TRIP_JS = """
+(el) => new Promise((resolve) => {
+  const text = () => (el.querySelector('.edp-stepper-state') || {}).textContent;
+  const before = text(), t0 = performance.now();
+  const obs = new MutationObserver(() => {
+    if (text() !== before) { obs.disconnect(); resolve(performance.now() - t0); }
+  });
+  obs.observe(el, {subtree: true, childList: true, characterData: true});
+  [...el.querySelectorAll('button')].find((b) => b.textContent.trim() === 'Step').click();
+  setTimeout(() => { obs.disconnect(); resolve(-1); }, 15000);
+})
+"""
+
+
 def _wait(predicate, timeout: float, what: str, interval: float = 0.25):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -174,6 +190,8 @@ def test_run_animates_and_pauses_without_blocking_the_kernel(lab, browser, outpu
         page.wait_for_timeout(1500)
         assert steps() == paused_at, "the Stepper kept stepping after Pause"
         page.screenshot(path=str(output_dir / "stepper_demo-after-run.png"))
+        round_trips = [stepper.evaluate(ROUND_TRIP_JS) for _ in range(10)]  # printed, never asserted
+        print(f"Step click round trip in the browser: median {sorted(round_trips)[5]:.0f} ms, max {max(round_trips):.0f} ms")
     finally:
         page.close()
         context.close()
