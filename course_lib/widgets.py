@@ -244,6 +244,13 @@ class Stepper:
             raise ValueError("the factory returned the same object again; it must build a fresh steppable each call")
         return obj
 
+    def _replace(self, new):
+        """Close the steppable we built before (a loop may hold sockets); return the new one."""
+        close = getattr(self._obj, "close", None)
+        if callable(close):
+            close()
+        return new
+
     def _snapshot(self) -> dict:
         snap = self._obj.snapshot()
         if not isinstance(snap, dict):
@@ -307,7 +314,7 @@ class Stepper:
         target = max(len(self._history) - 1, 0)
         self.pause()
         old_history, old_snaps = self._history[:target], self._snapshots[: target + 1]
-        self._obj = self._build()
+        self._obj = self._replace(self._build())
         self._seen = set()
         for i in range(target):
             if i == target - 1:
@@ -324,7 +331,7 @@ class Stepper:
         if self._factory is None:
             raise RuntimeError("Reset needs a factory: Stepper(lambda: make_loop()) rather than Stepper(loop)")
         self.pause()
-        self._obj = self._build()
+        self._obj = self._replace(self._build())
         self._start()
 
     def run_to_end(self, max_steps: int | None = None) -> int:

@@ -319,3 +319,20 @@ def test_exported_html_shows_the_static_copy():
     nb.cells.append(cell)
     body, _ = HTMLExporter().from_notebook_node(nb)
     assert "edp-stepper-static" in body and "exported" in body and "<svg" in body and "ready queue" in body
+
+
+def test_reset_and_back_close_the_steppable_they_replace():
+    closed = []
+
+    class Closable(FakeLoop):
+        def close(self):
+            closed.append(self)
+
+    s = Stepper(Closable)
+    first = s.steppable
+    s.step()
+    s.step()
+    s.back()
+    assert closed == [first]
+    s.reset()
+    assert len(closed) == 2 and s.steppable not in closed
