@@ -304,7 +304,7 @@ class CpuSampler:
     def __init__(self, step=0.02):
         self.step, self.samples = step, []
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread = threading.Thread(target=self._run, name="CpuSampler", daemon=True)
 
     def _run(self):
         while True:
@@ -589,7 +589,8 @@ model 3.
 | signal-driven | `signal.SIGIO` with the `O_ASYNC` flag (Unix only, rarely used) | below |
 | asynchronous | asyncio's `ProactorEventLoop`, the default on Windows, built on Windows' asynchronous I/O system (*I/O completion ports*); on Linux, the newer `io_uring` interface, through third-party packages | a look ahead |
 
-Two rows deserve proof. First, asyncio on Linux or macOS is I/O multiplexing underneath: its
+Two rows deserve proof. First, asyncio (Python's standard library for event loops, the subject
+of chapter 06) on Linux or macOS is I/O multiplexing underneath: its
 event loop waits with a **selector**, an object of Python's `selectors` module that puts
 `select`, `poll`, `epoll` and `kqueue` behind one interface. The next cell peeks at a private attribute (`_selector`) of a
 new loop, for learning only:
