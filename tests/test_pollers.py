@@ -177,3 +177,31 @@ def test_spend_in_real_mode_burns_real_time():
         start = loop.time()
         loop.spend(0.01)
         assert loop.time() - start >= 0.01
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_a_reused_fd_number_keeps_working(name):
+    """Close a watched socket without removing it, and a new one gets its number: still fine."""
+    a, b = socket.socketpair()
+    log = []
+    with Loop(poller=name) as loop:
+        loop.add_reader(b, log.append, "old")
+        loop.add_writer(b, log.append, "old writer")
+        old_fd = b.fileno()
+        b.close()
+        c, d = socket.socketpair()
+        try:
+            if c.fileno() == old_fd:
+                c, d = d, c
+            if d.fileno() != old_fd:
+                pytest.skip("the system did not reuse the fd number")
+            loop.remove_writer(d)  # the stale writer goes; the reader stays and is replaced below
+            loop.add_reader(d, log.append, "new")
+            c.send(b"x")
+            loop.step()
+            loop.step()
+            assert log == ["new"]
+            loop.remove_reader(d)
+        finally:
+            for s in (a, c, d):
+                s.close()

@@ -35,7 +35,10 @@ class EpollPoller(Poller):
         self._epoll.register(fd, _mask(events))
 
     def _change(self, fd, old, new):
-        self._epoll.modify(fd, _mask(new))
+        try:
+            self._epoll.modify(fd, _mask(new))
+        except FileNotFoundError:  # closed and reopened under the same number: the kernel forgot it
+            self._epoll.register(fd, _mask(new))
 
     def _remove(self, fd, old):
         try:
