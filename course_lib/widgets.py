@@ -16,6 +16,18 @@ lands on exactly the same state). Given the steppable itself, Reset and Back are
 also disabled when the steppable says it is not deterministic (``deterministic = False`` or
 ``simulated = False``, as a loop on real sockets does).
 
+Use::
+
+    stepper = Stepper(make_loop, title="three callbacks", interval=0.5)   # make_loop() builds a fresh Loop
+    stepper                      # display it: Reset, Back, Step, Run (reads Pause while running)
+    stepper.step(); stepper.back(); stepper.reset(); stepper.run_to_end()  # what the buttons do
+    stepper.state, stepper.history                                         # current snapshot, one line per step
+
+Run steps every ``interval`` seconds on the kernel's own asyncio loop (a timer, not a blocking
+loop), so the next click still reaches the kernel and pauses it. Without a running asyncio loop
+(plain Python, tests), Run runs to the end at once. A step that blocks (a real loop waiting for
+I/O with no timer due) blocks the kernel for as long as it waits.
+
 How it draws, and why: the state view and the timeline are plain HTML with an inline SVG that
 this module writes itself. One click costs a few milliseconds, where redrawing a matplotlib
 figure costs tens; the picture uses the palette and the conventions of ``plot_timeline``
