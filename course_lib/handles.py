@@ -90,13 +90,18 @@ class TimerHandle(Handle):
         self._cancelled = True
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 class Step:
     """What one ``step()`` did; ``str(step)`` says it in one line.
 
     ``kind`` is ``"poll"``, ``"callback"`` or ``"idle"`` (nothing can happen any more);
-    ``index`` counts steps; ``start`` and ``end`` are loop times.
-    A poll has ``timeout`` (what it was allowed to wait), ``waited``, ``events`` ([(key, events)]), ``timers_due`` and ``queued``;
-    a callback has ``handle``, ``error`` (the exception it raised, or None) and ``slow``.
+    ``index`` counts steps; ``start`` and ``end`` are loop times. A poll also has
+    ``timeout`` (how long it was allowed to wait), ``events`` ([(file, EVENT_READ |
+    EVENT_WRITE)]), ``timers_due`` and ``queued``; a callback has ``handle``, ``error``
+    (the exception it raised, or None) and ``slow`` (it took ``slow_callback_duration`` or more).
     """
 
     kind, handle, error, slow, timeout, events, timers_due, queued = "idle", None, None, False, None, (), 0, 0
@@ -109,13 +114,39 @@ class Step:
         return self.end - self.start
 
     def __str__(self) -> str:
-        if self.kind == "idle":
-            return "idle: nothing can happen any more"
-        if self.kind == "poll":
-            io = [f"{'fd ' if isinstance(key, int) else ''}{describe(key)} "
-                  f"{'/'.join(w for b, w in ((1, 'readable'), (2, 'writable')) if ev & b)}" for key, ev in self.events]
-            parts = [f"waited {self.waited:.4g} s"] + io + [f"{self.timers_due} timer{'s'[:self.timers_due != 1]} due"]
-            return f"poll: {', '.join(parts)} -> {self.queued} callback{'s'[:self.queued != 1]} queued"
+        return "idle: nothing can happen any more"
+
+    def __repr__(self) -> str:
+        return f"<Step {self.index} at {self.start:.6g}: {self}>"
+
+
+class PollStep(Step):
+    """``poll: waited 0.5 s, client:1 readable, 1 timer due -> 2 callbacks queued``"""
+
+    kind = "poll"
+
+    def __init__(self, index, start, end, timeout, events, timers_due, queued):
+        self.index, self.start, self.end, self.timeout = index, start, end, timeout
+        self.events, self.timers_due, self.queued = events, timers_due, queued
+
+    def __str__(self) -> str:
+        parts = [f"waited {self.waited:.4g} s"]
+        for key, events in self.events:
+            how = "/".join(word for bit, word in ((1, "readable"), (2, "writable")) if events & bit)
+            parts.append(f"{'fd ' if isinstance(key, int) else ''}{describe(key)} {how}")
+        parts.append(f"{_plural(self.timers_due, 'timer')} due")
+        return f"poll: {', '.join(parts)} -> {_plural(self.queued, 'callback')} queued"
+
+
+class CallbackStep(Step):
+    """``ran on_data(client:1)``, maybe ``-> raised ValueError: ...`` and ``(slow: took 0.3 s)``"""
+
+    kind = "callback"
+
+    def __init__(self, index, start, end, handle):
+        self.index, self.start, self.end, self.handle = index, start, end, handle
+
+    def __str__(self) -> str:
         text = f"ran {self.handle.label}"
         if self.error is not None:
             text += f" -> raised {type(self.error).__name__}: {self.error}"
@@ -123,31 +154,15 @@ class Step:
             text += f" (slow: took {self.waited:.3g} s)"
         return text
 
-    def __repr__(self) -> str:
-        return f"<Step {self.index} at {self.start:.6g}: {self}>"
-
-
-class PollStep(Step):
-    kind = "poll"
-
-    def __init__(self, index, start, end, timeout, events, timers_due, queued):
-        self.index, self.start, self.end, self.timeout = index, start, end, timeout
-        self.events, self.timers_due, self.queued = events, timers_due, queued
-
-
-class CallbackStep(Step):
-    kind = "callback"
-
-    def __init__(self, index, start, end, handle):
-        self.index, self.start, self.end, self.handle = index, start, end, handle
-
 
 def check_number(value, what: str) -> None:
+    """Raise TypeError naming ``what`` unless ``value`` is a real number (not bool, not NaN)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value:
         raise TypeError(f"{what} must be a number of seconds, got {value!r}")
 
 
 def check_callback(fn) -> None:
+    """Raise TypeError unless ``fn`` can be called as a callback (and is not an ``async def``)."""
     if not callable(fn):
         raise TypeError(f"fn must be callable (the function the loop will call), got {fn!r}")
     if getattr(getattr(fn, "__code__", None), "co_flags", 0) & CO_COROUTINE:
