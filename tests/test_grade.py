@@ -10,6 +10,7 @@ Run alone with ``python -m pytest -o addopts="" tests/test_grade.py -q``.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import subprocess
@@ -28,7 +29,7 @@ import hostile  # noqa: E402
 
 from course_lib.grade.assemble import assemble, rewrite_graded  # noqa: E402
 from course_lib.grade.batch import collect  # noqa: E402
-from course_lib.grade.limits import Limits, PidsCgroup  # noqa: E402
+from course_lib.grade.limits import Limits, PidsCgroup, descendants  # noqa: E402
 from course_lib.grade.worker import _read_reports, _read_notebook  # noqa: E402
 
 COURSE = hostile.COURSE
@@ -189,14 +190,15 @@ def _fork_flood_is_contained() -> bool:
     return True
 
 
-def test_a_few_rows_and_feedback(tmp_path):
+def test_a_few_rows_and_feedback_without_the_zygote(tmp_path):
     chosen = ["solved", "blank", "patched_check", "garbage"]
     expected = hostile.make_class(tmp_path / "class")
     for student in set(expected) - set(chosen):
         for f in (tmp_path / "class" / student).iterdir():
             f.unlink()
         (tmp_path / "class" / student).rmdir()
-    rows, proc, _, tmp = _run_grader(tmp_path, [tmp_path / "class"], "--feedback", tmp_path / "fb", "--jobs", "2")
+    rows, proc, _, tmp = _run_grader(tmp_path, [tmp_path / "class"], "--feedback", tmp_path / "fb", "--jobs", "2",
+                                     "--no-preload")  # kernels started from scratch; the other tests fork them
     assert {s: (r["status"], float(r["score"])) for s, r in rows.items()} == {s: expected[s] for s in chosen}
     assert all(r["max_score"] == "4" and r["notebook"] == "99_fixture.ipynb" for r in rows.values())
     assert rows["blank"]["detail"].startswith("0/2 checks passed; add_check: not written yet")
@@ -283,3 +285,25 @@ def test_a_report_for_the_right_key_but_another_exercise_does_not_count():
     reports = [("run", add_key, i, True, "", "99.add") for i in range(3)] + [("done",)]
     result = _result(built, Client, Dog, None, 0, reports, 0, 2, Limits(), 1.0)
     assert result["checks"][0]["passed"] == 3 and result["score"] == 1
+
+
+def test_the_zygote_forks_only_for_a_ticket_the_worker_registered(tmp_path):
+    sock = tmp_path / "z.sock"
+    zygote = subprocess.Popen([sys.executable, "-m", "course_lib.grade.zygote", "serve", str(sock), "json"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert zygote.stdout.readline().strip() == b"ready"
+        import socket as socketlib
+
+        for token in ["guessed", ""]:
+            conn = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_STREAM)
+            conn.connect(str(sock))
+            conn.sendall(json.dumps({"token": token, "argv": []}).encode() + b"\n")
+            conn.settimeout(10)
+            assert conn.recv(100) == b""  # closed without forking anything
+            conn.close()
+        assert descendants(zygote.pid) == {}
+    finally:
+        zygote.stdin.close()
+        zygote.wait(10)
+    assert zygote.returncode == 0  # stdin closed: the zygote ends

@@ -73,6 +73,8 @@ def parse_args(argv):
                    help="course folder holding solutions/ (default: %(default)s); it is put on the kernel's "
                         "sys.path, so a course outside this package can register its checks from a module there")
     p.add_argument("--no-cgroup", action="store_true", help="do not use a pids cgroup even if one can be made")
+    p.add_argument("--no-preload", action="store_true",
+                   help="start every kernel from scratch instead of forking it from a pre-imported one (slower)")
     return p.parse_args(argv)
 
 
@@ -106,7 +108,8 @@ def main(argv=None) -> int:
               f"{str(r.get('detail', ''))[:100]}", file=sys.stderr, flush=True)
 
     try:
-        grade_all(subs, args.course, limits, args.jobs, hidden=args.hidden, use_cgroup=use_cgroup, progress=progress)
+        grade_all(subs, args.course, limits, args.jobs, hidden=args.hidden, use_cgroup=use_cgroup,
+                  preload=not args.no_preload, progress=progress)
     finally:
         for pid in descendants(os.getpid()):  # anything that escaped to us as subreaper
             try:

@@ -141,7 +141,7 @@ class Worker:
 
 
 def grade_all(subs: list[Submission], course: Path, limits: Limits, jobs: int, hidden: int = 2,
-              use_cgroup: bool = True, progress=None) -> list[Submission]:
+              use_cgroup: bool = True, preload: bool = True, progress=None) -> list[Submission]:
     mpl_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"edp-grade-mpl-{os.getuid()}"
     sys_path = [str(course.resolve()), str(Path(__file__).resolve().parents[2])]
     todo: queue.Queue = queue.Queue()
@@ -171,7 +171,7 @@ def grade_all(subs: list[Submission], course: Path, limits: Limits, jobs: int, h
                 solution = course / "solutions" / sub.notebook
                 job = {"notebook": str(sub.path.resolve()), "solution": str(solution.resolve()),
                        "limits": limits.to_dict(), "hidden": hidden, "sys_path": sys_path, "mpl_dir": str(mpl_dir),
-                       "use_cgroup": use_cgroup, "cgroup_name": f"edp-grade-{os.getpid()}-{secrets.token_hex(4)}"}
+                       "use_cgroup": use_cgroup, "preload": preload, "cgroup_name": f"edp-grade-{os.getpid()}-{secrets.token_hex(4)}"}
                 started = time.monotonic()
                 sub.result = worker.grade(job, per_job)
                 sub.result.setdefault("seconds", round(time.monotonic() - started, 2))

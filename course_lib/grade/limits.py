@@ -15,7 +15,7 @@ What it is: the parts of the grader that keep a student's kernel inside its box.
 - ``Watchdog``: a thread in the worker that polls the kernel's process tree (the cgroup's
   members, else every descendant of the worker, which is a child subreaper so orphans stay
   in its tree) every 50 ms, and kills the whole tree when it has too many processes, too
-  much resident memory in total, too much CPU time, too much output, or ran too long.
+  much resident memory in total (RSS, confirmed with PSS so forked copies count once), too much CPU time, too much output, or ran too long.
   ``kill_tree`` is also how every grading ends: nothing the kernel started survives it.
 
 What it is not: a container. Without a pids cgroup, a root grader's process limit is
@@ -111,8 +111,25 @@ def _stat(pid: int):
     return int(fields[1]), fields[0], (int(fields[11]) + int(fields[12])) / _TICK, int(fields[21]) * _PAGE
 
 
-def descendants(root: int) -> dict[int, tuple]:
-    """Every live descendant of ``root`` (not root itself): pid -> (ppid, state, cpu, rss)."""
+def _pss(pids) -> int:
+    """Proportional resident memory of ``pids`` in bytes: pages shared after a fork count once in total.
+    (RSS counts them in every process; reading smaps_rollup costs more, so it only confirms an RSS alarm.)"""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except (OSError, ValueError):
+            pass
+    return total
+
+
+def descendants(root: int, exclude: frozenset = frozenset()) -> dict[int, tuple]:
+    """Every live descendant of ``root`` (not root itself, nor ``exclude``d pids, though their
+    descendants are): pid -> (ppid, state, cpu, rss)."""
     table = {pid: st for pid in _pids() if (st := _stat(pid)) is not None}
     children: dict[int, list[int]] = {}
     for pid, st in table.items():
@@ -123,6 +140,8 @@ def descendants(root: int) -> dict[int, tuple]:
             if child not in found:
                 found[child] = table[child]
                 todo.append(child)
+    for pid in exclude:
+        found.pop(pid, None)
     return found
 
 
@@ -217,7 +236,8 @@ def _kill(pid: int) -> None:
 class Watchdog(threading.Thread):
     """Polls the kernel's processes; on the first limit crossed, records why and kills them all."""
 
-    def __init__(self, limits: Limits, cgroup: PidsCgroup | None, interval: float = 0.05):
+    def __init__(self, limits: Limits, cgroup: PidsCgroup | None, interval: float = 0.05, exclude=frozenset()):
+        self.exclude = frozenset(exclude)  # the worker's zygote: a descendant, but not the kernel's
         super().__init__(daemon=True, name="edp-grade-watchdog")
         self.limits, self.cgroup, self.interval = limits, cgroup, interval
         self.reason: tuple[str, str] | None = None  # (status, detail) of the limit that was hit
@@ -239,7 +259,7 @@ class Watchdog(threading.Thread):
             pids = self.cgroup.members()
             tree = {pid: st for pid in pids if (st := _stat(pid)) is not None}
         elif full or not self._known:
-            tree = descendants(os.getpid())
+            tree = descendants(os.getpid(), self.exclude)
         else:
             tree = {pid: st for pid in self._known if (st := _stat(pid)) is not None}
         self._known = set(tree)
@@ -277,7 +297,7 @@ class Watchdog(threading.Thread):
             elapsed = time.monotonic() - self.started_at
             if len(procs) > lim.max_procs:
                 self.trip("killed", f"process limit: more than {lim.max_procs} processes (fork flood?)")
-            elif rss > lim.memory_mib * MiB:
+            elif rss > lim.memory_mib * MiB and _pss(procs) > lim.memory_mib * MiB:
                 self.trip("killed", f"memory limit: more than {lim.memory_mib} MiB resident in total")
             elif self.output_bytes > lim.max_output:
                 self.trip("killed", f"output limit: printed more than {lim.max_output} bytes")

@@ -133,8 +133,14 @@ def grade(job: dict) -> dict:
                                             "env": env, "sys_path": sys_path}))
         spec_dir = private / "kernels" / "edp-grade"
         spec_dir.mkdir(parents=True)
+        argv = [sys.executable, "-m", "course_lib.grade.sandbox", str(sandbox_json), "-f", "{connection_file}"]
+        if job.get("preload", True) and ZYGOTE.ensure(sys_path, env):
+            token = secrets.token_hex(16)
+            ZYGOTE.ticket(token, str(sandbox_json))
+            argv = [sys.executable, "-m", "course_lib.grade.zygote", "launch", str(ZYGOTE.socket), token,
+                    "-f", "{connection_file}"]
         (spec_dir / "kernel.json").write_text(json.dumps({
-            "argv": [sys.executable, "-m", "course_lib.grade.sandbox", str(sandbox_json), "-f", "{connection_file}"],
+            "argv": argv,
             "display_name": "graded", "language": "python", "interrupt_mode": "signal",
             "env": {"PYTHONPATH": env["PYTHONPATH"]},
         }))
@@ -145,7 +151,7 @@ def grade(job: dict) -> dict:
         ksm = KernelSpecManager(kernel_dirs=[str(private / "kernels")])
         km = AsyncKernelManager(kernel_name="edp-grade", kernel_spec_manager=ksm)
 
-        watchdog = Watchdog(limits, cgroup)
+        watchdog = Watchdog(limits, cgroup, exclude={ZYGOTE.pid} if ZYGOTE.pid else ())
         watchdog.start()
         client = _make_client(built.notebook, km, limits, watchdog, work)
         crash = None
@@ -168,6 +174,63 @@ def grade(job: dict) -> dict:
         if cgroup is not None:
             cgroup.destroy()
         shutil.rmtree(base, ignore_errors=True)
+
+
+class _Zygote:
+    """This worker's pre-warmed kernel factory (``zygote.py``), started on first use."""
+
+    def __init__(self):
+        self.proc, self.key, self.folder, self.failed = None, None, None, False
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
+
+    @property
+    def socket(self) -> Path:
+        return Path(self.folder) / "zygote.sock"
+
+    def ensure(self, sys_path: list[str], env: dict) -> bool:
+        if self.pid and self.key == tuple(sys_path):
+            return True
+        self.stop()
+        if self.failed:
+            return False
+        import select
+        import subprocess
+
+        self.folder = tempfile.mkdtemp(prefix="edp-grade-zygote-")
+        keep = ("PYTHONPATH", "MPLBACKEND", "MPLCONFIGDIR", "EDP_PROGRESS_FILE", "MALLOC_ARENA_MAX", "PYTHONDONTWRITEBYTECODE")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "course_lib.grade.zygote", "serve", str(self.socket)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.folder,
+            env={**os.environ, **{k: env[k] for k in keep}}, start_new_session=True,
+        )
+        ready, _, _ = select.select([self.proc.stdout], [], [], 120)
+        if not ready or self.proc.stdout.readline().strip() != b"ready":
+            self.failed = True
+            self.stop()
+            return False
+        self.key = tuple(sys_path)
+        return True
+
+    def ticket(self, token: str, config: str) -> None:
+        self.proc.stdin.write(f"ticket {token} {config}\n".encode())
+        self.proc.stdin.flush()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            try:
+                self.proc.kill()
+                self.proc.wait(5)
+            except Exception:
+                pass
+        if self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        self.proc, self.key, self.folder = None, None, None
+
+
+ZYGOTE = _Zygote()
 
 
 def _read_reports(fd: int, nonce: str):
@@ -285,6 +348,7 @@ def main() -> int:
             result = _row("error", f"grader failure: {type(error).__name__}: {error}")
         out.write(json.dumps(result) + "\n")
         out.flush()
+    ZYGOTE.stop()
     return 0
 
 
