@@ -18,7 +18,8 @@ and the exercise gets, at the same indentation::
 (nbgrader's own stub, so an instructor who uses nbgrader sees what it would make).
 Markdown answers use the same markers and become ``YOUR ANSWER HERE``. Outputs and
 execution counts are cleared. ``--check`` compares instead of writing and exits 1
-when a committed exercise differs from what this command makes.
+when a committed exercise differs from what this command makes. Name solution
+notebooks to regenerate only those: ``python -m course_lib.exercises solutions/01_three_models.ipynb``.
 
 What it is not: nbgrader. It keeps nbgrader's cell metadata as it is, so
 ``nbgrader generate_assignment`` accepts the solutions too.
@@ -89,9 +90,13 @@ def render(nb: nbformat.NotebookNode) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_lib.exercises", description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 if exercises/ is out of date")
+    parser.add_argument("solutions", nargs="*", type=Path, help="only these solution notebooks (default: all)")
     args = parser.parse_args(argv)
+    chosen = {p.resolve() for p in args.solutions}
     stale = []
     for solution_path, exercise_path in pairs():
+        if chosen and solution_path.resolve() not in chosen:
+            continue
         wanted = render(make_exercise(nbformat.read(solution_path, as_version=4)))
         current = exercise_path.read_text() if exercise_path.exists() else None
         if current == wanted:

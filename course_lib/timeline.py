@@ -151,7 +151,7 @@ def plot_timeline(timeline: Timeline, ax=None, title: str | None = None, xmax: f
     if legend and timeline.segments:
         runs = [t for t in timeline.tasks if any(s.kind == "cpu" for s in timeline.for_task(t))]
         handles = [Patch(**_style("cpu", colours[t]), label=f"{t} runs") for t in runs[:6]]
-        names = {"io": "waiting for I/O", "ready": "ready, waiting for a CPU", "switch": "context switch"}
+        names = {"io": "waiting (I/O or a timer)", "ready": "ready, waiting for a CPU", "switch": "context switch"}
         handles += [Patch(**_style(k, "#444444"), label=names[k]) for k in ("io", "ready", "switch") if k in kinds_seen]
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     return ax

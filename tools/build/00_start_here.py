@@ -43,7 +43,10 @@ nb.md("""
 ## 2 · Stepping a loop
 
 Most chapters let you *step* through a program one event at a time. Here is a tiny program for the
-course's event loop: it asks the loop to call three functions, two of them after a delay. The words
+course's event loop. An **event loop** is a piece of code that waits for things to happen (a timer
+runs out, data arrives) and then calls the function that was registered for that event; such a
+function, handed over now to be called later, is a **callback**. This program asks the loop to call
+three callbacks, two of them after a delay. The words
 will be explained properly in chapter 04; for now, `call_soon(f)` means "call `f` as soon as
 possible" and `call_later(d, f)` means "call `f` in `d` seconds". The loop runs on a **virtual
 clock**: waiting takes no real time, and every run is exactly the same.
@@ -75,6 +78,9 @@ loop = make_program()
 loop.run()
 """)
 nb.md("""
+`goodbye` was scheduled first, yet it runs last: the loop does not care in which order things were
+*asked for*, only when they are *due*. `greet` is due at once, `remind` at 0.5 s, `goodbye` at 2 s.
+
 Now step it. The stepper below runs the same program one event at a time:
 
 - **Step** does one event: either the loop *polls* (looks for what is due, jumping the virtual

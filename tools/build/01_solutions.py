@@ -14,7 +14,6 @@ hint when something is off; it never needs you to print anything.
 nb.code("""
 from course_lib.check import check
 from course_lib.workload import Task, cpu, io
-from course_lib.models import run_sequential, run_threaded, run_event_driven
 from course_lib.timeline import Segment, Timeline, plot_models
 import matplotlib.pyplot as plt
 """, kind="setup")
@@ -22,8 +21,9 @@ nb.md("""
 ## 1 · Predict, then check (2 points)
 
 Here is a workload. **Without running any model**, draw it on paper (one row per task) and work out
-the makespan in each model: sequential, threaded (one core, quantum 1 s) and event-driven. Write
-your three numbers into `predictions()`.
+the makespan in each model: sequential, threaded (one core, quantum 1 s) and event-driven. Make
+`predictions()` return your three numbers as a dict:
+`{"sequential": ..., "threaded": ..., "event_driven": ...}`.
 
 ```
 A: cpu(2) io(2) cpu(1)
@@ -31,7 +31,8 @@ B: cpu(1) io(4) cpu(1)
 C: cpu(1) io(1) cpu(1)
 ```
 
-Only then run the models (`plot_models(...)` in a new cell) to see where your drawing differed.
+Only after the check, draw the models in a new cell to see where your drawing differed:
+`plot_models([Task("A", [cpu(2), io(2), cpu(1)]), ...], quantum=1)`.
 """)
 nb.code("""
 def predictions():
@@ -51,12 +52,14 @@ nb.md("""
 Two numbers frame every schedule on one core:
 
 - `sequential_time(tasks)`: the makespan of the sequential model — the slowest sensible plan;
-- `lower_bound(tasks)`: a makespan that *no* one-core schedule can beat. Two things limit it: the
-  one CPU must do all the `cpu` steps of all tasks, and a task cannot finish before its own steps,
-  one after the other, are done.
+- `lower_bound(tasks)`: the best bound that these two facts give on the makespan of *any* one-core
+  schedule: the one CPU must do all the `cpu` steps of all tasks, and a task cannot finish before its
+  own steps, one after the other, are done. Each fact gives a number that no schedule can beat;
+  return the larger of the two.
 
 Each step has `.kind` (`"cpu"` or `"io"`) and `.duration`; a task has `.steps` (and, if you like,
-`.cpu_time` and `.io_time`). Don't call the models: compute from the steps.
+`.cpu_time` and `.io_time`). Compute from the steps; the check will not let you call the course's
+models.
 """)
 nb.code("""
 def sequential_time(tasks):
@@ -115,8 +118,9 @@ event-driven model:
 
 Hint: keep the I/O that is in progress in a heap (`heapq`) of `(end_time, order_started, ...)` so
 the earliest end comes out first. Before taking the next ready task, move every task whose I/O has
-ended by now into the ready queue. The check compares your schedule with the course's on random
-workloads.
+ended by now into the ready queue (a task whose next step is again I/O goes through the queue too:
+only a running task can start I/O). The check compares your schedule with the course's on random
+workloads, and will not let you call `run_event_driven` itself.
 """)
 nb.code("""
 import heapq

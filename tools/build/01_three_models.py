@@ -16,7 +16,8 @@ on one workload, first on a simulated clock where every run is identical and eas
 real on your own machine:
 
 1. **single-threaded** (sequential): do one task completely, then the next;
-2. **threaded**: give each task its own thread and let the operating system switch between them;
+2. **threaded**: give each task its own *thread* (a separate line of execution inside the program,
+   defined properly below) and let the operating system switch between them;
 3. **event-driven**: one thread runs a loop that switches between tasks whenever one of them would wait.
 
 By the end you can predict which model finishes a workload first, and say when the event-driven
@@ -83,7 +84,8 @@ CPU. When a thread makes a blocking call, the OS parks it and runs another threa
 (able to run, only lacking a CPU). The OS may also **preempt** a running thread: take the CPU away
 after a time slice, called the **quantum**, so that others get a turn.
 
-Our simulated OS is a simple round robin with one CPU (one **core**) and a quantum of 0.5 s. In the
+Our simulated OS is a simple **round robin**: the ready threads wait in a queue, the first one gets
+the CPU for at most one quantum, then goes to the back of the queue if others are waiting. It has one CPU (one **core**) and a quantum of 0.5 s. In the
 picture, hatched bars show a thread that is ready but waiting for the CPU.
 
 **Predict**: faster or slower than 15 s? By how much?
@@ -100,8 +102,8 @@ whenever a quantum ends, so the CPU work of all three tasks is chopped up and in
 order the program does not control. If the tasks shared data, any of those switches could land in
 the middle of an update — chapter 03 shows exactly how that goes wrong, and what locks cost.
 
-Try the quantum: a long quantum makes the threaded model behave more like the event-driven one below;
-a tiny one interleaves everything.
+Try the quantum: a tiny one interleaves everything, a long one lets each thread run until it
+blocks. (Keep an eye on the long-quantum numbers: they come back below.)
 """)
 nb.code("""
 for quantum in (0.25, 0.5, 1, 2, 4):
@@ -129,6 +131,11 @@ plot_timeline(event_driven, title="event-driven, one thread")
 plt.show()
 """)
 nb.md("""
+The loop finishes in 8 s, like the threaded model with a long quantum: it never interrupts a task
+in the middle of its computing, which is what a quantum longer than any CPU step does too. While C
+computes from 2 to 4, A's I/O finishes at 4 and B's at 4 as well; they then run in the order their
+I/O ended, first in first out.
+
 ## The three side by side
 
 Same tasks, same time axis. This is the picture to remember.
@@ -158,7 +165,8 @@ nb.code("""
 crunchers = [Task(name, [cpu(3)]) for name in "ABC"]
 for tl in (run_sequential(crunchers), run_threaded(crunchers, cores=1), run_event_driven(crunchers),
            run_threaded(crunchers, cores=2)):
-    print(f"{tl.title:<32} makespan {tl.makespan:g} s")
+    finish = ", ".join(f"{task} {t:g} s" for task, t in tl.finish_times().items())
+    print(f"{tl.title:<32} makespan {tl.makespan:g} s   finished: {finish}")
 """)
 nb.code("""
 plot_models(crunchers, cores=2)
@@ -166,10 +174,12 @@ plt.show()
 """)
 nb.md("""
 On one core nobody can win: 9 seconds of computing take 9 seconds, however you interleave them
-(the threaded model only makes each task *finish* later). With two cores, threads really do run at
+(the threaded model even makes A and B *finish* later: time slicing shares the CPU, so everyone
+is done near the end). With two cores, threads really do run at
 the same time — in parallel — and the makespan drops. An event loop is one thread, so it can never use
-a second core. (Chapter 03 adds a twist for Python: its global interpreter lock stops two threads from
-running Python code at the same moment.)
+a second core. (Chapter 03 adds a twist for Python: CPython's *global interpreter lock*, the GIL, lets
+only one thread run Python code at any moment, so pure-Python threads do not get this gain; code
+that runs outside Python, such as compression or number crunching in C libraries, does.)
 """)
 nb.md("""
 ## When does the event-driven model fit?
@@ -227,7 +237,7 @@ for share in shares:
 fig, ax = plt.subplots(figsize=(5, 3))
 ax.plot([s * 100 for s in shares], gains, "o-")
 ax.set_xlabel("share of each task spent waiting for I/O (%)")
-ax.set_ylabel("sequential / event-driven")
+ax.set_ylabel("speed-up of the loop\\n(sequential ÷ event-driven)")
 ax.set_title("the loop gains only where there is waiting to hide", fontsize=10)
 plt.show()
 """)
@@ -258,9 +268,14 @@ One subtlety: `burn` does a *fixed amount of work*, measured once on your machin
 the CPU with other threads, and hide exactly the effect we want to see.
 
 The three programs below are ordinary Python: plain calls, one `threading.Thread` per task, and one
-`asyncio` coroutine per task. (`asyncio` is Python's own event loop; chapter 06 explains `async` and
-`await` in detail. For now: `await asyncio.sleep(d)` means "start waiting, let the loop run other
-tasks, and resume me in `d` seconds".)
+*coroutine* per task on `asyncio`, Python's own event loop. A coroutine is a function defined with
+`async def` that can pause in the middle and be resumed later; chapter 06 explains it in detail. For
+now: `await asyncio.sleep(d)` means "start waiting, let the loop run other tasks, and resume me in
+`d` seconds", and `asyncio.gather(...)` runs several coroutines on the loop until all are done.
+
+A waiting step records two spans when it overruns: `io` for the time the wait was asked for, then
+`ready` for the time the task sat waiting to get the CPU (or the loop) back — the same two colours as
+in the simulation.
 """)
 nb.code("""
 SCALE = 0.04  # one simulated second = 40 ms of real time
@@ -271,13 +286,13 @@ def spin(n):
         pass
 
 def rounds_per_second():
-    \"\"\"How many rounds of spin() this machine does in a second (best of five short tries).\"\"\"
-    best = float("inf")
+    \"\"\"How many rounds of spin() this machine does in a second (median of five tries of ~30 ms).\"\"\"
+    rates = []
     for _ in range(5):
         start = time.perf_counter()
-        spin(100_000)
-        best = min(best, time.perf_counter() - start)
-    return 100_000 / best
+        spin(1_000_000)
+        rates.append(1_000_000 / (time.perf_counter() - start))
+    return sorted(rates)[2]
 
 ROUNDS_PER_SECOND = rounds_per_second()
 
@@ -285,21 +300,32 @@ def burn(seconds):
     \"\"\"A fixed amount of CPU work that takes about `seconds` when it has a CPU to itself.\"\"\"
     spin(int(seconds * ROUNDS_PER_SECOND))
 
+def record_wait(tracer, name, start, seconds):
+    \"\"\"A wait of `seconds` that began at `start`: io for the wait, ready for any overrun.\"\"\"
+    now, due = time.perf_counter(), start + seconds
+    tracer.record(name, "io", start, min(now, due))
+    if now > due:
+        tracer.record(name, "ready", due, now)
+
 def run_blocking(task, tracer):
     for step in task.steps:
-        with tracer.span(task.name, step.kind):
-            if step.kind == "cpu":
+        if step.kind == "cpu":
+            with tracer.span(task.name, "cpu"):
                 burn(step.duration * SCALE)
-            else:
-                time.sleep(step.duration * SCALE)      # blocks this thread only
+        else:
+            start = time.perf_counter()
+            time.sleep(step.duration * SCALE)           # blocks this thread only
+            record_wait(tracer, task.name, start, step.duration * SCALE)
 
 async def run_async(task, tracer):
     for step in task.steps:
-        with tracer.span(task.name, step.kind):
-            if step.kind == "cpu":
+        if step.kind == "cpu":
+            with tracer.span(task.name, "cpu"):
                 burn(step.duration * SCALE)             # no await: nobody else runs meanwhile
-            else:
-                await asyncio.sleep(step.duration * SCALE)  # the loop runs other tasks meanwhile
+        else:
+            start = time.perf_counter()
+            await asyncio.sleep(step.duration * SCALE)  # the loop runs other tasks meanwhile
+            record_wait(tracer, task.name, start, step.duration * SCALE)
 
 def measure_sequential(tasks):
     tracer = Tracer()
@@ -342,19 +368,34 @@ measured = {
 }
 for title, tl in measured.items():
     print(f"{title:<28} makespan {tl.makespan:5.2f} (simulated units)")
+seq, thr, aio = (tl.makespan for tl in measured.values())
+print(f"speed-up over sequential: threads {seq / thr:.2f}x, asyncio {seq / aio:.2f}x "
+      f"(simulation: {sequential.makespan / threaded.makespan:.2f}x and {sequential.makespan / event_driven.makespan:.2f}x)")
 """, tags=["nbval-ignore-output"])
 nb.code("""
-plot_models(tasks, timelines=measured)
+simulated = {"single-threaded, simulated": sequential, "threads, simulated": threaded,
+             "event-driven, simulated": event_driven}
+fig, axes = plt.subplots(3, 2, figsize=(13, 7.5), sharex=True)
+xmax = max(tl.makespan for tl in [*simulated.values(), *measured.values()]) * 1.02
+for row, ((sim_title, sim), (real_title, real)) in enumerate(zip(simulated.items(), measured.items())):
+    plot_timeline(sim, ax=axes[row, 0], title=f"{sim_title}: {sim.makespan:.3g}", xmax=xmax, legend=False)
+    plot_timeline(real, ax=axes[row, 1], title=f"{real_title}: {real.makespan:.3g}", xmax=xmax, legend=row == 0)
+    for ax in axes[row]:
+        ax.set_xlabel("time (simulated seconds)" if row == 2 else "")
+fig.tight_layout()
 plt.show()
 """, tags=["nbval-ignore-output"])
 nb.md("""
-The measured makespans land close to 15, 8 and 8 simulated seconds: a little longer, because
-starting threads, switching and Python itself take real time. The shapes match the simulation: the
-single-threaded run waits idly, the other two hide the waits behind other tasks' computing.
+Compare ratios rather than raw numbers: if other programs share your CPU, every `burn` is
+stretched and all makespans grow, but the speed-up of threads and asyncio over the sequential run
+stays close to the simulation's (15 ÷ 8.5 and 15 ÷ 8). The shapes match too: the single-threaded run
+waits idly, the other two hide the waits behind other tasks' computing.
 
-One detail differs from our simulated OS: the threaded run does not slice the CPU work as neatly.
-In CPython only one thread runs Python code at a time, and it swaps threads only every few
-milliseconds (`sys.getswitchinterval()`); chapter 03 measures that.
+One thing in the threads panel looks different, and it is a property of the drawing, not of the
+machine: overlapping `cpu` bars there do **not** mean that two threads computed at the same moment.
+A span is recorded from the start of a step to its end, and in CPython only one thread runs Python
+code at a time (the GIL again), so a thread's span also covers the time it waited for its turn.
+Chapter 03 measures that directly.
 """)
 nb.md("""
 ## Summary
@@ -362,8 +403,8 @@ nb.md("""
 - Programs compute and wait. How they organise the waiting is the **programming model**.
 - **Single-threaded** code is simple and predictable but leaves the CPU idle during every wait.
 - **Threads** overlap waits by letting the OS switch between them; the OS can switch at any moment,
-  which is why threads sharing data need care (chapter 03). With several cores, threads also
-  compute in parallel.
+  which is why threads sharing data need care (chapter 03). In the simulation several cores let
+  threads compute in parallel; in CPython the GIL prevents that for pure-Python code (chapter 03).
 - **Event-driven** code overlaps waits with one thread and a loop: tasks give up the CPU only when
   they wait, so nothing is interrupted mid-update — but one long computation holds up everyone.
 - The event loop shines with **many, independent, I/O-bound** tasks, and gains nothing on
