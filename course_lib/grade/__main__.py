@@ -66,7 +66,8 @@ def parse_args(argv):
     p.add_argument("--max-procs", type=int, default=d.max_procs, metavar="N",
                    help=f"processes a notebook may run at once (default %(default)s; threads and processes: {d.max_tasks})")
     p.add_argument("--max-output", type=int, default=d.max_output, metavar="BYTES",
-                   help="output a notebook may print (default %(default)s)")
+                   help="text a notebook may print, tracebacks included (default %(default)s); "
+                        "pictures and other rich output may take 20 times that")
     p.add_argument("--hidden", type=int, default=2, metavar="N",
                    help="extra runs of each check with hidden cases and unseen seeds (default %(default)s)")
     p.add_argument("--course", type=Path, default=DEFAULT_COURSE, metavar="DIR",
@@ -86,6 +87,9 @@ def main(argv=None) -> int:
     limits = Limits(cell_timeout=args.timeout, total_timeout=args.total_timeout,
                     cpu_time=args.cpu_time if args.cpu_time is not None else args.total_timeout,
                     memory_mib=args.memory, max_procs=args.max_procs, max_output=args.max_output)
+    if not sys.platform.startswith("linux"):
+        print("warning: the grader's limits and clean-up need Linux (/proc, prctl, cgroups); "
+              "elsewhere only the rlimits and timeouts hold", file=sys.stderr)
     set_subreaper()
     subs = collect(args.paths)
     use_cgroup = not args.no_cgroup

@@ -45,7 +45,7 @@ class Limits:
     memory_mib: int = 2048  # address space per process (RLIMIT_AS) and total resident memory
     max_procs: int = 32  # processes (not threads) in the kernel's tree
     max_tasks: int = 512  # threads + processes (pids cgroup pids.max / RLIMIT_NPROC)
-    max_output: int = 2_000_000  # bytes of output the notebook may produce
+    max_output: int = 2_000_000  # bytes the notebook may print (rich output such as pictures: 20 times that)
     max_file_mib: int = 256  # largest file the kernel may write (RLIMIT_FSIZE)
 
     def to_dict(self) -> dict:
@@ -241,7 +241,8 @@ class Watchdog(threading.Thread):
         super().__init__(daemon=True, name="edp-grade-watchdog")
         self.limits, self.cgroup, self.interval = limits, cgroup, interval
         self.reason: tuple[str, str] | None = None  # (status, detail) of the limit that was hit
-        self.output_bytes = 0
+        self.output_bytes = 0  # printed text and tracebacks
+        self.rich_output_bytes = 0  # everything, pictures included
         self.peak_procs = 0
         self.started_at = time.monotonic()
         self._halt = threading.Event()
@@ -299,8 +300,6 @@ class Watchdog(threading.Thread):
                 self.trip("killed", f"process limit: more than {lim.max_procs} processes (fork flood?)")
             elif rss > lim.memory_mib * MiB and _pss(procs) > lim.memory_mib * MiB:
                 self.trip("killed", f"memory limit: more than {lim.memory_mib} MiB resident in total")
-            elif self.output_bytes > lim.max_output:
-                self.trip("killed", f"output limit: printed more than {lim.max_output} bytes")
             elif cpu > lim.cpu_time:
                 self.trip("timeout", f"CPU time limit: more than {lim.cpu_time:g} s of CPU")
             elif elapsed > lim.total_timeout:

@@ -69,9 +69,16 @@ def _make_client(nb, km, limits: Limits, watchdog: Watchdog, cwd: Path):
             return await super()._async_handle_timeout(timeout, cell)
 
         def output(self, outs, msg, display_id, cell_index):
-            watchdog.output_bytes += len(str(msg.get("content", "")))
+            # printed text and tracebacks count fully; pictures and other rich output get 20 times as much room
+            size = len(str(msg.get("content", "")))
+            if msg.get("msg_type") in ("stream", "error"):
+                watchdog.output_bytes += size
+            watchdog.rich_output_bytes += size
             if watchdog.output_bytes > limits.max_output:
                 watchdog.trip("killed", f"output limit: printed more than {limits.max_output} bytes")
+                return None
+            if watchdog.rich_output_bytes > 20 * limits.max_output:
+                watchdog.trip("killed", f"output limit: more than {20 * limits.max_output} bytes of output")
                 return None
             return super().output(outs, msg, display_id, cell_index)
 

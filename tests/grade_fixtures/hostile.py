@@ -132,6 +132,7 @@ def cases() -> dict[str, tuple[object, tuple[str, float]]]:
         "system_exit_in_check": (variant(add="def add(a, b):\n    raise SystemExit(0)"), ("ok", 3)),
         "calls_the_runner": (variant(add=WRONG_ADD + "\n" + CALL_RUNNER, order=WRONG_ORDER), ("ok", 0)),
         "rigs_random": (variant(add=RIG_RANDOM, order=WRONG_ORDER), ("ok", 0)),
+        "hangs_in_check": (variant(add="def add(a, b):\n    while True:\n        pass"), ("timeout", 3)),
         "added_cells": (variant(insert_after={"add_check": "scratch = add(2, 3)\nprint(scratch)",
                                               "order_check": "def add(a, b):\n    return 0"}), ("ok", 4)),
     }
