@@ -100,7 +100,8 @@ class Step:
     ``kind`` is ``"poll"``, ``"callback"`` or ``"idle"`` (nothing can happen any more);
     ``index`` counts steps; ``start`` and ``end`` are loop times. A poll also has
     ``timeout`` (how long it was allowed to wait), ``events`` ([(file, EVENT_READ |
-    EVENT_WRITE)]), ``timers_due`` and ``queued``; a callback has ``handle``, ``error``
+    EVENT_WRITE)]), ``timers_due`` (not cancelled) and ``queued`` (the batch, counted as
+    asyncio counts it: a cancelled handle in it is skipped when its turn comes); a callback has ``handle``, ``error``
     (the exception it raised, or None) and ``slow`` (it took ``slow_callback_duration`` or more).
     """
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import collections
 import heapq
-import operator
 import time as _time
 
 from course_lib.handles import CallbackStep, Handle, PollStep, Step, TimerHandle, check_callback, check_number, describe
@@ -40,7 +39,6 @@ from course_lib.timeline import Segment, Timeline
 __all__ = ["Loop", "Handle", "TimerHandle", "Step", "TooManySteps"]
 
 MAXIMUM_SELECT_TIMEOUT = 24 * 3600  # asyncio's cap on one wait
-_is_cancelled = operator.attrgetter("_cancelled")
 
 
 class TooManySteps(RuntimeError):
@@ -271,9 +269,8 @@ class Loop:
             handle._scheduled = False
             ready.append(handle)
             due += not handle._cancelled
-        self._todo = len(ready)  # this batch; what it schedules waits for the next poll
-        queued = self._todo - sum(map(_is_cancelled, ready))
-        result = PollStep(self._steps, start, end, timeout, events, due, queued)
+        self._todo = len(ready)  # this batch (asyncio's ntodo); what it schedules waits for the next poll
+        result = PollStep(self._steps, start, end, timeout, events, due, self._todo)
         self._trace.append(result)
         if self._instruments:
             self._notify("after_poll", events)
