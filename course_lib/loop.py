@@ -280,7 +280,8 @@ class Loop:
         """Step until nothing can happen, ``stop()`` is called, or ``until`` is reached: a
         time (the clock gets there even if nothing happens) or a function returning True.
         Returns at the end of a batch, as asyncio does. More than ``max_steps`` steps
-        raises ``TooManySteps``."""
+        raises ``TooManySteps``; in simulated mode ``None`` means ``simulated_max_steps``
+        (a million), so an endless program stops with an error instead of hanging."""
         if until is not None and not callable(until):
             check_number(until, "until")
         if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0):

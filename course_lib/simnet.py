@@ -249,7 +249,9 @@ class EchoServer:
         self.loop.call_later(self.delay, self.reply, conn, self.transform(data))
 
     def reply(self, conn, data):
-        state = self._out[conn]
+        state = self._out.get(conn)
+        if state is None:  # the server was closed meanwhile
+            return
         state[0] += data
         state[1] -= 1
         self.flush(conn)

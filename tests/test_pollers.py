@@ -205,3 +205,14 @@ def test_a_reused_fd_number_keeps_working(name):
         finally:
             for s in (a, c, d):
                 s.close()
+
+
+def test_a_loop_can_be_given_a_poller_object(pair):
+    a, b = pair
+    log = []
+    with Loop(poller=make_poller("select")) as loop:
+        assert not loop.simulated and loop.snapshot()["mode"] == "select"
+        a.send(b"x")
+        loop.add_reader(b, lambda: log.append(b.recv(1)) or loop.remove_reader(b))
+        loop.run(max_steps=10)
+        assert log == [b"x"]

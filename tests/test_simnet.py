@@ -175,3 +175,14 @@ def test_the_same_program_gives_the_same_run_every_time():
         return [str(s) for s in loop._trace]
 
     assert once() == once()
+
+
+def test_closing_the_echo_server_with_answers_pending_is_clean():
+    loop, net = make(latency=0.01)
+    server = EchoServer(net, "s", delay=1.0)
+    client = net.connect("s")
+    client.send(b"ping")
+    loop.run(until=0.5)  # the request arrived; the answer is due at 1.02
+    server.close()
+    loop.run()
+    assert not loop.errors and client.recv(10) == b""
