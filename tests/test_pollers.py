@@ -216,3 +216,86 @@ def test_a_loop_can_be_given_a_poller_object(pair):
         loop.add_reader(b, lambda: log.append(b.recv(1)) or loop.remove_reader(b))
         loop.run(max_steps=10)
         assert log == [b"x"]
+
+
+# --------------------------------------------------------------------------------------
+# kqueue where the platform has none: the same module, on a stand-in for select.kqueue
+# built on select.select, so its translation (filters, add/delete changes) is still run.
+# --------------------------------------------------------------------------------------
+
+
+class _FakeKevent:
+    def __init__(self, ident, filter, flags=0):
+        self.ident, self.filter, self.flags = ident, filter, flags
+
+
+class _FakeKqueue:
+    READ, WRITE, ADD, DELETE = -1, -2, 1, 2
+
+    def __init__(self):
+        self.watched = []  # (fd, filter), in the order added
+
+    def control(self, changes, max_events, timeout=None):
+        for kev in changes or ():
+            pair = (kev.ident, kev.filter)
+            if kev.flags == self.ADD and pair not in self.watched:
+                self.watched.append(pair)
+            elif kev.flags == self.DELETE:
+                if pair not in self.watched:
+                    raise FileNotFoundError(2, "No such file or directory")
+                self.watched.remove(pair)
+        if not max_events:
+            return []
+        readers = [fd for fd, f in self.watched if f == self.READ]
+        writers = [fd for fd, f in self.watched if f == self.WRITE]
+        r, w, _ = select.select(readers, writers, [], timeout)
+        return ([_FakeKevent(fd, self.READ) for fd in r] + [_FakeKevent(fd, self.WRITE) for fd in w])[:max_events]
+
+    def close(self):
+        self.watched = None
+
+
+def _kqueue_poller(monkeypatch):
+    import types
+
+    from course_lib.pollers import kqueue_poller
+
+    if hasattr(select, "kqueue"):
+        return kqueue_poller.KqueuePoller()
+    fake = types.SimpleNamespace(kqueue=_FakeKqueue, kevent=_FakeKevent, KQ_FILTER_READ=_FakeKqueue.READ,
+                                 KQ_FILTER_WRITE=_FakeKqueue.WRITE, KQ_EV_ADD=_FakeKqueue.ADD,
+                                 KQ_EV_DELETE=_FakeKqueue.DELETE)
+    monkeypatch.setattr(kqueue_poller, "select", fake)
+    return kqueue_poller.KqueuePoller()
+
+
+def test_kqueue_poller_translates_masks_to_filters(monkeypatch, pair):
+    a, b = pair
+    poller = _kqueue_poller(monkeypatch)
+    fd = b.fileno()
+    poller.register(fd, EVENT_READ)
+    assert poller.poll(0) == []
+    a.send(b"x")
+    assert poller.poll(1) == [(fd, EVENT_READ)]
+    poller.modify(fd, EVENT_WRITE)  # delete the read filter, add the write filter
+    assert poller.poll(0) == [(fd, EVENT_WRITE)]
+    poller.modify(fd, EVENT_READ | EVENT_WRITE)
+    assert poller.poll(0) == [(fd, EVENT_READ | EVENT_WRITE)]
+    poller.unregister(fd)
+    assert poller.poll(0) == []
+    poller.close()
+
+
+def test_real_loop_on_the_kqueue_poller(monkeypatch, pair):
+    a, b = pair
+    log = []
+    with Loop(poller=_kqueue_poller(monkeypatch)) as loop:
+        def on_readable():
+            log.append(b.recv(10))
+            loop.remove_reader(b)
+
+        loop.add_reader(b, on_readable)
+        loop.add_writer(b, lambda: log.append("writable") or loop.remove_writer(b))
+        loop.call_later(0.01, a.send, b"hi")
+        loop.run(max_steps=50)
+        assert log == ["writable", b"hi"] and loop.done
