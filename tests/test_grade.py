@@ -87,7 +87,7 @@ def test_added_cells_keep_their_place_without_grading_metadata():
 
 def test_graded_cells_without_check_calls_run_as_a_whole():
     source, keys, ids = rewrite_graded("assert add(1, 2) == 3", "_R", "t")
-    assert ids == [] and source == f"_R.cell({keys[0]!r}, 'assert add(1, 2) == 3', globals())"
+    assert ids == [] and source == f"_R.cell({keys[0]!r}, 'assert add(1, 2) == 3')"
     source, keys, ids = rewrite_graded("check('01.a', f)\ncheck('01.b', g, 2)", "_R", "t")
     assert len(keys) == 2 and len(set(keys)) == 2 and ids == ["01.a", "01.b"]
     assert f"_R.run({keys[1]!r}, '01.b', g, 2)" in source and keys[1].startswith("t#1#")
@@ -231,6 +231,7 @@ def test_a_class_of_twenty_plain_and_hostile_submissions(tmp_path):
     assert got == expected, "\n".join(f"{s}: got {got.get(s)} ({rows.get(s, {}).get('detail')}), expected {e}"
                                       for s, e in expected.items() if got.get(s) != e)
     assert "ignored 6 forged report lines" in rows["forged_reports"]["detail"]
+    assert "runner was called from outside its check cells" in rows["calls_the_runner"]["detail"]
     assert rows["fork_flood"]["detail"].startswith("process limit")
     assert rows["big_alloc"]["detail"].startswith("memory limit")
     assert rows["output_flood"]["detail"].startswith("output limit")

@@ -87,7 +87,7 @@ def rewrite_graded(source: str, runner: str, grade_id: str) -> tuple[str, list[s
         if rewriter.calls:
             return ast.unparse(tree), rewriter.keys, rewriter.exercise_ids
     key = f"{grade_id}#cell#{secrets.token_hex(4)}"
-    return f"{runner}.cell({key!r}, {source!r}, globals())", [key], []
+    return f"{runner}.cell({key!r}, {source!r})", [key], []
 
 
 def _student_cell(cell) -> nbformat.NotebookNode:

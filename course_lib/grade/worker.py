@@ -28,6 +28,7 @@ import nbformat
 
 from course_lib.grade.assemble import assemble
 from course_lib.grade.limits import Limits, PidsCgroup, Watchdog, reap, set_subreaper
+from course_lib.grade.zygote import Zygote
 
 
 def _row(status: str, detail: str, score=0.0, max_score=0.0, **more) -> dict:
@@ -144,7 +145,7 @@ def grade(job: dict) -> dict:
         if job.get("preload", True) and ZYGOTE.ensure(sys_path, env):
             token = secrets.token_hex(16)
             ZYGOTE.ticket(token, str(sandbox_json))
-            argv = [sys.executable, "-m", "course_lib.grade.zygote", "launch", str(ZYGOTE.socket), token,
+            argv = [sys.executable, "-m", "course_lib.grade.zygote", "launch", ZYGOTE.socket_path, token,
                     "-f", "{connection_file}"]
         (spec_dir / "kernel.json").write_text(json.dumps({
             "argv": argv,
@@ -183,61 +184,7 @@ def grade(job: dict) -> dict:
         shutil.rmtree(base, ignore_errors=True)
 
 
-class _Zygote:
-    """This worker's pre-warmed kernel factory (``zygote.py``), started on first use."""
-
-    def __init__(self):
-        self.proc, self.key, self.folder, self.failed = None, None, None, False
-
-    @property
-    def pid(self):
-        return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
-
-    @property
-    def socket(self) -> Path:
-        return Path(self.folder) / "zygote.sock"
-
-    def ensure(self, sys_path: list[str], env: dict) -> bool:
-        if self.pid and self.key == tuple(sys_path):
-            return True
-        self.stop()
-        if self.failed:
-            return False
-        import select
-        import subprocess
-
-        self.folder = tempfile.mkdtemp(prefix="edp-grade-zygote-")
-        keep = ("PYTHONPATH", "MPLBACKEND", "MPLCONFIGDIR", "EDP_PROGRESS_FILE", "MALLOC_ARENA_MAX", "PYTHONDONTWRITEBYTECODE")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "course_lib.grade.zygote", "serve", str(self.socket)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.folder,
-            env={**os.environ, **{k: env[k] for k in keep}}, start_new_session=True,
-        )
-        ready, _, _ = select.select([self.proc.stdout], [], [], 120)
-        if not ready or self.proc.stdout.readline().strip() != b"ready":
-            self.failed = True
-            self.stop()
-            return False
-        self.key = tuple(sys_path)
-        return True
-
-    def ticket(self, token: str, config: str) -> None:
-        self.proc.stdin.write(f"ticket {token} {config}\n".encode())
-        self.proc.stdin.flush()
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            try:
-                self.proc.kill()
-                self.proc.wait(5)
-            except Exception:
-                pass
-        if self.folder:
-            shutil.rmtree(self.folder, ignore_errors=True)
-        self.proc, self.key, self.folder = None, None, None
-
-
-ZYGOTE = _Zygote()
+ZYGOTE = Zygote()  # this worker's pre-warmed kernel factory, started on first use
 
 
 def _read_reports(fd: int, nonce: str):
@@ -272,6 +219,7 @@ def _cell_errors(nb, labels):
 def _result(built, client, watchdog, crash, exit_code, reports, forged, hidden, limits, seconds) -> dict:
     runs = {}
     events = set()
+    threads_seen = False
     wanted_exercise = {}  # key -> the exercise its pristine check call names (None: not a constant)
     for g in built.graded:
         for key, eid in zip(g.keys, [""] if g.whole_cell else g.exercise_ids):
@@ -279,11 +227,14 @@ def _result(built, client, watchdog, crash, exit_code, reports, forged, hidden, 
     for fields in reports:
         if fields and fields[0] == "run" and len(fields) == 6:
             _, key, index, passed, hint, exercise_id = fields
-            if key in wanted_exercise and wanted_exercise[key] not in (None, exercise_id):
-                continue  # the right key with another exercise's check: not this check's result
+            if key not in wanted_exercise or wanted_exercise[key] not in (None, exercise_id):
+                events.add("refused")  # a key no check cell has, or another exercise's check: not a result
+                continue
             runs.setdefault((str(key), int(index)), (bool(passed), str(hint)))
         elif fields:
             events.add(str(fields[0]))
+            if fields[0] == "threads":
+                threads_seen = True
     errors = _cell_errors(client.nb, built.labels)
     checks, total, max_total, n_passed = [], 0.0, 0.0, 0
     for g in built.graded:
@@ -335,6 +286,10 @@ def _result(built, client, watchdog, crash, exit_code, reports, forged, hidden, 
             detail += f"; {first['grade_id']}: {hint}"
     if forged:
         detail += f"; ignored {forged} forged report lines"
+    if "refused" in events:
+        detail += "; the grader's runner was called from outside its check cells"
+    if threads_seen:
+        detail += "; threads started by the notebook were running during the checks"
     if built.notes:
         detail += "; " + "; ".join(built.notes)
     return _row(status, detail, total, max_total, checks=checks, cell_errors=[e for e in errors if e["label"].startswith(("your cell", "answer"))],

@@ -169,6 +169,62 @@ def _child(config: str, request: dict, sockets, wake) -> None:
         os._exit(1)
 
 
+class Zygote:
+    """The worker's side: start a zygote (once per course sys.path), hand it tickets, stop it."""
+
+    def __init__(self):
+        self.proc, self.key, self.folder, self.failed = None, None, None, False
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
+
+    @property
+    def socket_path(self) -> str:
+        return os.path.join(self.folder, "zygote.sock")
+
+    def ensure(self, sys_path: list[str], env: dict) -> bool:
+        if self.pid and self.key == tuple(sys_path):
+            return True
+        self.stop()
+        if self.failed:
+            return False
+        import subprocess
+        import tempfile
+
+        self.folder = tempfile.mkdtemp(prefix="edp-grade-zygote-")
+        keep = ("PYTHONPATH", "MPLBACKEND", "MPLCONFIGDIR", "EDP_PROGRESS_FILE", "MALLOC_ARENA_MAX", "PYTHONDONTWRITEBYTECODE")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "course_lib.grade.zygote", "serve", self.socket_path],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.folder,
+            env={**os.environ, **{k: env[k] for k in keep}}, start_new_session=True,
+        )
+        ready, _, _ = select.select([self.proc.stdout], [], [], 120)
+        if not ready or self.proc.stdout.readline().strip() != b"ready":
+            self.failed = True
+            self.stop()
+            return False
+        self.key = tuple(sys_path)
+        return True
+
+    def ticket(self, token: str, config: str) -> None:
+        self.proc.stdin.write(f"ticket {token} {config}\n".encode())
+        self.proc.stdin.flush()
+
+    def stop(self) -> None:
+        import shutil
+
+        if self.proc is not None:
+            try:
+                self.proc.kill()
+                self.proc.wait(5)
+            except Exception:
+                pass
+        if self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        self.proc, self.key, self.folder = None, None, None
+
+
 def launch(path: str, token: str, argv: list[str]) -> int:
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.connect(path)
