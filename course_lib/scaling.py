@@ -196,6 +196,9 @@ def _one_wait(backend: str, fds: list[int]):
 def wait_cost(backend: str, idle: int, repeat: int = 25, pool: IdleSockets | None = None) -> float:
     """Median seconds of one wait by ``backend`` over ``idle`` idle sockets plus one ready socket.
 
+    Each of the ``repeat`` samples times a batch of waits (one long wait, or enough short
+    ones to last ~0.1 ms) on the thread's processor clock and divides by the batch size.
+
     ``backend``: "select", "poll", "epoll" or "kqueue" (what the platform has).
     ``repeat``: how many waits are timed (the median is returned).
     ``pool``: an open ``IdleSockets`` with at least ``idle`` sockets to reuse.
@@ -214,16 +217,37 @@ def wait_cost(backend: str, idle: int, repeat: int = 25, pool: IdleSockets | Non
             return wait_cost(backend, idle, repeat, pool=own)
     wait, cleanup = _one_wait(backend, pool.fds(idle))
     try:
-        wait()  # warm up
+        clock = _clock()
+        start = time.perf_counter()
+        wait()  # warm up, and see roughly how long one wait takes
+        first = time.perf_counter() - start
+        batch = max(1, min(1000, int(BATCH_SECONDS / max(first, 1e-7))))  # short waits are timed in batches
         times = []
-        clock = time.perf_counter
         for _ in range(repeat):
             start = clock()
-            wait()
-            times.append(clock() - start)
+            for _ in range(batch):
+                wait()
+            times.append((clock() - start) / batch)
         return max(statistics.median(times), 1e-9)
     finally:
         cleanup()
+
+
+BATCH_SECONDS = 100e-6  # a timed batch lasts about this long, so the clock's own cost is negligible
+
+
+def _clock():
+    """The calling thread's processor time (user + kernel) when the platform measures it finely.
+
+    Processor time, not wall-clock time: on a busy machine another program may take the
+    processor in the middle of a wait, which would add its time to ours.
+    """
+    try:
+        if time.get_clock_info("thread_time").resolution <= 1e-6:
+            return time.thread_time
+    except (AttributeError, ValueError, OSError):
+        pass
+    return time.perf_counter
 
 
 def sweep(backends=None, idles=(10, 100, 1000, 5000), repeat: int = 25, progress=None) -> dict:
