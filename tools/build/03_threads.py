@@ -88,7 +88,7 @@ print("same answers both ways:", sequential == threaded)
 print(threaded[0])
 """)
 nb.code("""
-plot_models(None, timelines={
+plot_models(None, timelines={          # no simulated tasks: just stack these measured timelines
     "one after another (measured)": seq_tracer.timeline(tasks=[f"request {i}" for i in range(N)]),
     "one thread per request (measured)": thr_tracer.timeline(tasks=[f"request {i}" for i in range(N)]),
 });
@@ -185,7 +185,7 @@ else:
 nb.md("""
 The real cost is modest (tens of kilobytes per idle thread) while the reserved address space is huge.
 A thousand threads are fine; a hundred thousand start to hurt, in memory, in start-up time, and in
-the OS scheduler's work. Chapter 05 serves ten thousand connections on *one* thread.
+the OS scheduler's work. Chapters 05 and 07 wait on thousands of connections with *one* thread.
 
 **Switching.** Moving the processor from one thread to another is a **context switch**: the OS saves
 one thread's registers and restores another's. Two threads can play ping-pong through two queues
@@ -610,7 +610,7 @@ def cpu_job(tracer, name, slices=40):
         with tracer.span(name, "cpu"):
             crunch(LOOPS_PER_MS)
 
-def show_waits(timeline, typical=1e-3):
+def show_waits(timeline, typical=1e-3):   # typical: how long one slice takes alone
     \"\"\"Slices longer than 3 x typical become a wait plus `typical` of work; neighbours are joined.\"\"\"
     out = []
     for s in sorted(timeline.segments, key=lambda s: (s.task, s.start)):
@@ -638,21 +638,44 @@ print(f"CPU-bound, one after another: {cpu_seq.makespan:.2f} s, processors busy 
 print(f"CPU-bound, four threads:      {cpu_thr.makespan:.2f} s, processors busy {busy_thr:.2f}"
       f"  -> {cpu_seq.makespan / cpu_thr.makespan:.2f}x")
 """, tags=IGNORE)
+nb.md("""
+Those two times depend on what else the machine is doing. Here is evidence that does not: a slice
+that took no longer than usual was computed in one go, holding the GIL. If two threads computed in
+parallel, such slices of different threads would often overlap in time (on two processors, about
+half the time). `overlap` adds up the time during which two uninterrupted slices of different threads
+overlap. **Predict:** how much?
+""")
+nb.code("""
+import statistics
+
+typical = statistics.median(s.duration for s in cpu_seq.segments)    # a slice when nothing interrupts
+
+def overlap(timeline):
+    \"\"\"Seconds during which uninterrupted slices of two different threads overlap.\"\"\"
+    solid = [s for s in timeline.segments if s.duration <= 1.5 * typical]
+    return sum(max(0.0, min(a.end, b.end) - max(a.start, b.start))
+               for i, a in enumerate(solid) for b in solid[i + 1:] if a.task != b.task)
+
+solid = [s for s in cpu_thr.segments if s.duration <= 1.5 * typical]
+print(f"{len(solid)} of {len(cpu_thr.segments)} slices ran uninterrupted (about {typical * 1000:.1f} ms each)")
+print(f"two threads computing at the same moment: {overlap(cpu_thr) * 1000:.2f} ms "
+      f"of {cpu_thr.makespan * 1000:.0f} ms")
+""", tags=IGNORE)
 nb.code("""
 plot_models(None, timelines={
-    "CPU-bound, one after another (measured)": show_waits(cpu_seq),
-    "CPU-bound, four threads (measured)": show_waits(cpu_thr),
+    "CPU-bound, one after another (measured)": show_waits(cpu_seq, typical),
+    "CPU-bound, four threads (measured)": show_waits(cpu_thr, typical),
     "CPU-bound, four threads on one processor, 5 ms turns (simulated)": cpu_sim,
 });
 """, tags=IGNORE)
 nb.md("""
-No real speed-up: four threads finish in about the time of one after another (on a busy machine both
-numbers wobble by some tens of percent from run to run: run the cell again and compare). The
-processors-busy figure does not go above about 1, although the machine has more than one processor.
-Look down any vertical line of the middle picture: two threads almost never have a solid bar at the
-same moment. The threads
-take turns of a few milliseconds, like the simulation of **one** processor underneath: the GIL lets
-CPU-bound threads use one processor's worth of time between them.
+No overlap at all: the threads never computed at the same moment, although the machine has more than
+one processor. On a quiet machine the two times above are about equal (threads a little slower:
+handing over the GIL costs something). On a busy machine, like the one these outputs were stored on,
+both times wobble by tens of percent from run to run, because other programs take the processors at
+random moments; run the cell again and compare. The picture shows the same thing: the threads take
+turns of a few milliseconds, like the simulation of **one** processor underneath. The GIL lets
+CPU-bound threads use one processor's worth of time between them, and no more.
 
 So in Python, threads are a tool for **waiting** in parallel, not for computing in parallel. (For
 computing, one uses processes, `concurrent.futures.ProcessPoolExecutor`, or libraries such as NumPy
@@ -678,7 +701,7 @@ and stops the workers, so no thread outlives the cell.
 does the server see at once?
 """)
 nb.code("""
-lines = [f"job {i}\\n".encode() for i in range(9)]
+jobs = [f"job {i}\\n".encode() for i in range(9)]
 pool_tracer = Tracer()
 
 def traced(address, line):
@@ -688,21 +711,21 @@ def traced(address, line):
 with SlowServer(delay=0.15, response=lambda line: b"done " + line) as srv:
     with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
         future = pool.submit(traced, srv.address, b"first\\n")   # one job, by hand
-        answers = list(pool.map(lambda line: traced(srv.address, line), lines))
+        answers = list(pool.map(lambda line: traced(srv.address, line), jobs))
         first = future.result()
     peak, total = srv.max_in_flight, pool_tracer.now()
-print(f"{len(lines) + 1} requests on 3 workers: {total:.2f} s; the server saw at most {peak} at once")
+print(f"{len(jobs) + 1} requests on 3 workers: {total:.2f} s; the server saw at most {peak} at once")
 """, tags=IGNORE)
 nb.code("""
 print("first:", first)
-print("answers in the order of the lines:", answers == [b"done " + line for line in lines])
+print("answers in the order of the jobs:", answers == [b"done " + line for line in jobs])
 print("never more than 3 requests in flight:", peak <= 3)
 plot_timeline(pool_tracer.timeline("ten requests on a pool of three threads (measured)",
                                    tasks=["first"] + [f"job {i}" for i in range(9)]));
 """, tags=IGNORE)
 nb.md("""
 The requests go in waves of three: the pool caps the number of threads, and with it the load on the
-server. The answers come back in the order of the lines even though the requests ran side by side.
+server. The answers come back in the order of the jobs even though the requests ran side by side.
 """)
 
 # ---------------------------------------------------------------------------------------------- end
