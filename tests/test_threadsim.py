@@ -300,3 +300,17 @@ def test_a_thread_that_takes_a_lock_twice_waits_for_itself():
     assert result.problem == "deadlock" and result.schedule == ["T1"]
     sim = Scheduler({"T1": ["acquire A", "acquire A", "release A", "release A"]}).run()
     assert "T1 waits for A (held by T1)" in sim.last
+
+
+def test_the_stepper_steps_and_replays_the_explorer():
+    from course_lib.widgets import Stepper
+
+    stepper = Stepper(lambda: Scheduler({"T1": INC, "T2": INC}, {"counter": 0}, schedule=["T1", "T2"] * 3))
+    for _ in range(3):
+        stepper.step()
+    third = stepper.state
+    stepper.step()
+    stepper.back()
+    assert stepper.state == third and third["clock"] == 3
+    assert stepper.run_to_end() >= 1 and stepper.state["memory"] == {"counter": 1}
+    assert "T2: store counter, r" in stepper.static_html()
