@@ -299,9 +299,16 @@ def _result(built, client, watchdog, crash, exit_code, reports, forged, hidden, 
 def main() -> int:
     """Grade one job per line of stdin, answering one JSON line each (the batch reuses workers)."""
     set_subreaper()
-    out = sys.stdout
-    sys.stdout = sys.stderr  # nothing but results on the real stdout
-    for line in sys.stdin:
+    # Keep the batch's pipes on private descriptors (not inherited) and give every process we start
+    # /dev/null as stdin and stdout: a kernel must not be able to write a result line for itself.
+    jobs = os.fdopen(os.dup(0), "r")
+    out = os.fdopen(os.dup(1), "w")
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.close(null)
+    sys.stdin, sys.stdout = open(os.devnull), sys.stderr
+    for line in jobs:
         if not line.strip():
             continue
         try:

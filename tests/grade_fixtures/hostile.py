@@ -103,6 +103,18 @@ def add(a, b):
 """
 
 
+FORGE_RESULT = """
+import json, os
+row = json.dumps({"status": "ok", "detail": "forged", "score": 4, "max_score": 4}) + "\\n"
+for name in os.listdir("/proc/self/fd"):
+    try:
+        os.write(int(name), row.encode())
+    except OSError:
+        pass
+os._exit(0)
+"""
+
+
 def cases() -> dict[str, tuple[object, tuple[str, float]]]:
     """student -> (notebook or raw bytes, (status, score)); the first twenty are the issue's list."""
     blank = make_exercise(solution())
@@ -133,6 +145,7 @@ def cases() -> dict[str, tuple[object, tuple[str, float]]]:
         "calls_the_runner": (variant(add=WRONG_ADD + "\n" + CALL_RUNNER, order=WRONG_ORDER), ("ok", 0)),
         "rigs_random": (variant(add=RIG_RANDOM, order=WRONG_ORDER), ("ok", 0)),
         "hangs_in_check": (variant(add="def add(a, b):\n    while True:\n        pass"), ("timeout", 3)),
+        "forges_result_row": (variant(add=WRONG_ADD + "\n" + FORGE_RESULT), ("error", 0)),
         "added_cells": (variant(insert_after={"add_check": "scratch = add(2, 3)\nprint(scratch)",
                                               "order_check": "def add(a, b):\n    return 0"}), ("ok", 4)),
     }
