@@ -148,8 +148,9 @@ class TriggerDemo:
 
     def snapshot(self) -> dict:
         return {
-            "clock": self.clock,
-            "mode": f"{self.mode}-triggered, " + ("drain to EAGAIN" if self.drain else f"one recv({self.read_size}) per report"),
+            "clock": int(self.clock) if self.clock == int(self.clock) else self.clock,  # ms; an int: no "s" unit shown
+            "mode": f"{self.mode}-triggered, " + ("drain to EAGAIN" if self.drain else f"one recv({self.read_size}) per report")
+            + " (clock in ms)",
             "kernel buffer": f"{len(self.sock)} bytes" + (" (new since last report)" if self.sock.edge and self.mode == "edge" else ""),
             "program": {"wait": "in epoll_wait", "read": "reading"}[self.state] + ("" if not self.stalled else ": STALLED"),
             "received": f"{self.received} of {self.total} bytes",

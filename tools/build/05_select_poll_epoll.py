@@ -187,7 +187,8 @@ print("FD_SETSIZE:", FD_SETSIZE)
 """, tags=IGNORE)
 
 nb.md(r"""
-**Predict, then run.** The next cell raises the soft limit (within the hard one) for a moment,
+**Predict, then run.** The next cell raises the soft limit (within the hard one) for a moment, with
+the helper `raised_fd_limit` from `course_lib.scaling`,
 opens socket pairs until one end gets a descriptor number above 1,024, and then asks `select`
 about that one socket. Then it asks `poll` (and `epoll`, if there is one) about the very same
 socket. What will each say? Everything is closed and the limit restored in the `finally` block.
@@ -378,15 +379,20 @@ moment and thousands of idle ones. What does *one* wait cost as the idle crowd g
 
 `course_lib.scaling.wait_cost(backend, idle)` opens `idle` idle sockets plus one socket that
 already has a byte waiting, asks `backend` "which are ready?" with timeout 0, and returns the time
-of one such call in seconds (the median of many). It measures **processor time** (the thread's
+of one such call in seconds: the **median** of many (the middle value once they are sorted, so a
+few unlucky slow ones do not count). It measures **processor time** (the thread's
 user and kernel time) rather than wall-clock time, so that other programs busy on your machine do
 not add their time to ours. The answer is the same every time (the one
 ready socket); only the crowd of idle sockets changes. `sweep(...)` does this for every backend
 and several crowd sizes, reusing one pool of sockets, and raises the descriptor limit for as long
 as it needs (`select` is skipped where the descriptors pass `FD_SETSIZE`).
 
+The plot uses **logarithmic axes** on both sides ("log-log"): each grid step multiplies by 10, so
+10, 100, 1,000 idle sockets are evenly spaced, and a cost that grows in proportion to the number
+of sockets is a straight line that rises one step (×10) for each step (×10) to the right.
+
 **Predict, then run.** From 10 to 6,000 idle sockets, by how much will one wait grow with each
-backend? Sketch the three lines on log-log axes before you look.
+backend? Sketch the three lines before you look.
 """)
 
 nb.code(r"""
@@ -431,13 +437,13 @@ for n in IDLES:
 """, tags=IGNORE)
 
 nb.md(r"""
-**Reading the plot.** On log-log axes a straight line of slope 1 means "proportional": ten times
-more sockets, ten times the cost.
+**Reading the plot.** A line rising one step per step means "proportional": ten times more
+sockets, ten times the cost.
 
 - **`select` and `poll` grow linearly.** Each call copies and checks every watched socket, so the
   cost is (a fixed part) + (a small cost) × (number watched). With a few sockets the fixed part (the
   system call itself) dominates and the line is flat; beyond a hundred or so the per-socket part
-  takes over and the line bends upwards to slope 1. `select`'s line stops at `FD_SETSIZE`.
+  takes over and the line bends up to one step per step. `select`'s line stops at `FD_SETSIZE`.
 - **`epoll` stays flat.** Its wait only looks at the ready list, which holds one socket however
   large the crowd is.
 
@@ -776,8 +782,10 @@ server called a blocking `sock.sendall`, one slow client would have frozen every
 had it ignored `send`'s return value, bytes would have been lost.
 
 The loop recorded a timeline of that run: grey is the loop asleep in `poll`, coloured bars are the
-handlers it dispatched. Reading (`_on_readable`) and sending what the buffer holds
-(`_on_writable`) take turns, all on one thread.
+handlers it dispatched, all on one thread. First come the reads (`_on_readable`): the client
+sends, and since it does not read yet, most of the echo cannot be sent and piles up in the
+transport's output buffer. After 50 ms the client starts reading; from then on each "writable"
+event (`_on_writable`) hands the kernel another part of the buffer.
 """)
 
 nb.code(r"""
@@ -785,6 +793,11 @@ plot_timeline(timelines[available_pollers()[0]]);
 """, tags=IGNORE)
 
 nb.md(r"""
+One thing this small reactor leaves out: the output buffer has no limit. A client that sends
+a lot and never reads makes the server hold everything in memory. asyncio adds **flow control**
+for this: above a "high-water mark" it calls the protocol's `pause_writing()`, which should stop
+reading from the sender until `resume_writing()`.
+
 How fast is it? `benchmarks/echo.py` runs this echo server and an asyncio echo server against the
 same clients (many connections, many small round trips) and prints the ratio. Run it from a
 terminal: `python benchmarks/echo.py`.
