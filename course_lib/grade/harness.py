@@ -39,7 +39,6 @@ def install(secret_path: str, report_path: str):
     import sys
     import threading
     import types
-    import zlib
 
     with open(secret_path) as f:
         secret = f.read().split()
