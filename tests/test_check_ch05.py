@@ -251,3 +251,25 @@ def test_echo_fails_with_hint(answer, hint):
         check("05.echo", answer)
     assert "\n" not in str(failure.value)
     assert time.monotonic() - start < 30
+
+
+class EchoBlocks(EchoGood):
+    def data_received(self, data):
+        self.sock.setblocking(True)
+        self.sock.sendall(data)
+
+
+class EchoSleeps(EchoGood):
+    def data_received(self, data):
+        time.sleep(30)
+
+
+@pytest.mark.parametrize("answer,hint", [
+    (EchoBlocks, "blocking mode"),
+    (EchoSleeps, "stuck inside data_received"),
+])
+def test_echo_that_blocks_the_loop_fails_quickly(answer, hint):
+    start = time.monotonic()
+    with pytest.raises(CheckFailed, match=hint):
+        check("05.echo", answer)
+    assert time.monotonic() - start < 15

@@ -164,12 +164,29 @@ def _(on_readable, *, rng, extra):
 # --- 05.echo -----------------------------------------------------------------------------
 class _SpyLoop:
     """The real loop, with writer callbacks counted and their exceptions caught (so one bad
-    connection cannot end the check's server loop)."""
+    connection cannot end the check's server loop), and the callback running now timed."""
 
     def __init__(self, loop):
         self._loop = loop
         self.writer_calls = 0
         self.server = None
+        self.running = None  # (callback name, since when) while a callback runs
+        loop.add_instrument(self)
+
+    def before_callback(self, handle):
+        self.running = (handle.name, time.monotonic())
+
+    def after_callback(self, handle, step):
+        self.running = None
+
+    def stuck(self):
+        """The name of a callback that has been running for more than a second, if any."""
+        running = self.running
+        if running and time.monotonic() - running[1] > 1.0:
+            names = {"Transport._on_readable": "data_received", "Server._on_acceptable": "connection_made",
+                     "counted": "your writer callback"}
+            return names.get(running[0], running[0])
+        return None
 
     def add_writer(self, fd, callback, *args):
         def counted():
@@ -198,6 +215,11 @@ def _no_write_transport():
 
         def write(self, data):
             raise RuntimeError("in 05.echo you send with self.sock.send() yourself; transport.write is switched off")
+
+        def _finish(self, exc):
+            if not self._closed and self.sock.fileno() != -1 and self.sock.gettimeout() != 0.0:
+                self.server.made_blocking = True  # the student switched the socket to blocking mode
+            super()._finish(exc)
 
     return RawTransport
 
@@ -304,6 +326,17 @@ def _(EchoServer, *, rng, extra):
         _run_clients(server.address, clients, time.monotonic() + (40 if extra else 20))
 
         def server_failed():
+            if getattr(server, "made_blocking", False):
+                raise CheckFailed(
+                    "your code switched a socket to blocking mode: one slow client would then stop the whole "
+                    "loop. Keep sockets non-blocking and wait for add_writer instead"
+                )
+            stuck = spy.stuck()
+            if stuck:
+                raise CheckFailed(
+                    f"the server is stuck inside {stuck}: a callback must return quickly "
+                    "(no sleep, no loop that waits, no blocking call)"
+                )
             errors = ([runner.error] if runner.error else []) + list(server.errors)
             where = "" if runner.alive else " and the server loop stopped"
             for error in errors:  # a bug that is not about the network comes first
@@ -363,7 +396,7 @@ def _(EchoServer, *, rng, extra):
             final.close()
         for c in clients:
             c.sock.close()
-        runner.stop()
+        runner.stop(timeout=1.0)
         server.close()
         closer = getattr(loop, "close", None)
         if closer is not None:
