@@ -148,8 +148,8 @@ def _run_grader(tmp_path, paths, *extra, timeout=600):
     return rows, proc, seconds, tmp
 
 
-def _leftovers(marker: str) -> list[str]:
-    """Processes whose command line mentions ``marker`` (our private TMPDIR), after a short grace."""
+def _leftovers(*markers: str) -> list[str]:
+    """Processes whose command line mentions a marker (our private TMPDIR, the daemon probe), after a short grace."""
     for _ in range(50):
         found = []
         for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -158,7 +158,7 @@ def _leftovers(marker: str) -> list[str]:
                 state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
             except OSError:
                 continue
-            if marker in cmdline and state != "Z":
+            if any(m in cmdline for m in markers) and state != "Z":
                 found.append(f"{pid}: {cmdline[:120]}")
         if not found:
             return []
@@ -207,16 +207,18 @@ def test_a_few_rows_and_feedback_without_the_zygote(tmp_path):
     assert "✘ the check in your notebook failed: add(" in feedback and "extra hidden cases: 0 of 2" in feedback
     assert "_edp_" not in feedback and "extra=True" not in feedback  # no grader code in the feedback
     assert "✔ the check in your notebook passed" in (tmp_path / "fb" / "solved" / "99_fixture.md").read_text()
-    assert _leftovers(str(tmp)) == []
+    assert _leftovers(str(tmp), hostile.DAEMON_MARKER) == []
 
 
 def test_without_a_cgroup_the_watchdog_still_grades(tmp_path):
     hostile.make_class(tmp_path / "class")
     rows, _, _, tmp = _run_grader(tmp_path, [tmp_path / "class" / "solved" / hostile.NAME,
-                                             tmp_path / "class" / "infinite_loop" / hostile.NAME], "--no-cgroup")
+                                             tmp_path / "class" / "infinite_loop" / hostile.NAME,
+                                             tmp_path / "class" / "leaves_a_daemon" / hostile.NAME], "--no-cgroup")
     assert (rows["solved"]["status"], rows["solved"]["score"]) == ("ok", "4")
+    assert (rows["leaves_a_daemon"]["status"], rows["leaves_a_daemon"]["score"]) == ("ok", "4")
     assert (rows["infinite_loop"]["status"], rows["infinite_loop"]["score"]) == ("timeout", "3")
-    assert _leftovers(str(tmp)) == []
+    assert _leftovers(str(tmp), hostile.DAEMON_MARKER) == []
 
 
 @pytest.mark.slow
@@ -236,7 +238,7 @@ def test_a_class_of_twenty_plain_and_hostile_submissions(tmp_path):
     assert rows["big_alloc"]["detail"].startswith("memory limit")
     assert rows["output_flood"]["detail"].startswith("output limit")
     assert "put back deleted cells" in rows["deleted_checks"]["detail"]
-    assert _leftovers(str(tmp)) == []
+    assert _leftovers(str(tmp), hostile.DAEMON_MARKER) == []
     assert _cgroups() <= cgroups_before  # every cgroup the grader made is gone
     print(f"\n20 submissions graded in {seconds:.1f} s with {os.cpu_count()} jobs")
 
@@ -265,7 +267,7 @@ def test_the_course_chapters_solutions_get_full_marks_and_blank_exercises_none(t
         assert row["status"] == "ok", row
         want = row["max_score"] if row["student"] == "solved" else "0"
         assert float(row["max_score"]) > 0 and row["score"] == want, row
-    assert _leftovers(str(tmp)) == []
+    assert _leftovers(str(tmp), hostile.DAEMON_MARKER) == []
 
 
 def test_a_report_for_the_right_key_but_another_exercise_does_not_count():
@@ -308,3 +310,18 @@ def test_the_zygote_forks_only_for_a_ticket_the_worker_registered(tmp_path):
         zygote.stdin.close()
         zygote.wait(10)
     assert zygote.returncode == 0  # stdin closed: the zygote ends
+
+
+@pytest.mark.slow
+def test_total_and_cpu_time_limits_stop_what_an_interrupt_cannot(tmp_path):
+    ignore = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+    for student, loop in [("sleeper", "while True:\n    time.sleep(0.1)"), ("spinner", "while True:\n    pass")]:
+        (tmp_path / "class" / student).mkdir(parents=True)
+        nbformat.write(hostile.variant(order=ignore + loop), tmp_path / "class" / student / hostile.NAME)
+    rows, _, _, tmp = _run_grader(tmp_path, [tmp_path / "class"], "--total-timeout", "12", "--cpu-time", "2",
+                                  "--timeout", "2")
+    assert (rows["sleeper"]["status"], rows["sleeper"]["score"]) == ("timeout", "1")
+    assert rows["sleeper"]["detail"].startswith("time limit: more than 12 s")
+    assert (rows["spinner"]["status"], rows["spinner"]["score"]) == ("timeout", "1")
+    assert rows["spinner"]["detail"].startswith("CPU time limit: more than 2 s")
+    assert _leftovers(str(tmp)) == []

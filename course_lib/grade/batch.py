@@ -156,8 +156,13 @@ def grade_all(subs: list[Submission], course: Path, limits: Limits, jobs: int, h
                           "detail": f"no exercise named {sub.notebook} in {course / 'solutions'}"}
             continue
         todo.put(sub)
-    done_count = [len(subs) - todo.qsize()]
+    done_count = [0]
     lock = threading.Lock()
+    for sub in subs:  # rows decided without running anything come first
+        if sub.result:
+            done_count[0] += 1
+            if progress:
+                progress(done_count[0], len(subs), sub)
     per_job = limits.total_timeout + 60  # kernel start, teardown, a loaded machine
 
     def work():

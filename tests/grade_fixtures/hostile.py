@@ -114,6 +114,15 @@ for name in os.listdir("/proc/self/fd"):
 os._exit(0)
 """
 
+DAEMON_MARKER = "edp-grade-daemon-probe"
+DAEMON = f"""
+import os, subprocess, sys
+if os.fork() == 0:  # double fork + new session: the classic way to outlive whoever started you
+    os.setsid()
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", "{DAEMON_MARKER}"])
+    os._exit(0)
+"""
+
 
 def cases() -> dict[str, tuple[object, tuple[str, float]]]:
     """student -> (notebook or raw bytes, (status, score)); the first twenty are the issue's list."""
@@ -146,6 +155,7 @@ def cases() -> dict[str, tuple[object, tuple[str, float]]]:
         "rigs_random": (variant(add=RIG_RANDOM, order=WRONG_ORDER), ("ok", 0)),
         "hangs_in_check": (variant(add="def add(a, b):\n    while True:\n        pass"), ("timeout", 3)),
         "forges_result_row": (variant(add=WRONG_ADD + "\n" + FORGE_RESULT), ("error", 0)),
+        "leaves_a_daemon": (variant(add=DAEMON + GOOD_ADD), ("ok", 4)),
         "added_cells": (variant(insert_after={"add_check": "scratch = add(2, 3)\nprint(scratch)",
                                               "order_check": "def add(a, b):\n    return 0"}), ("ok", 4)),
     }
