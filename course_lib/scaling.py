@@ -31,12 +31,19 @@ import os
 import select
 import socket
 import statistics
+import sys
 import time
 
 __all__ = ["wait_cost", "sweep", "IdleSockets", "available_backends", "BACKENDS", "FD_SETSIZE", "raised_fd_limit"]
 
 BACKENDS = ("select", "poll", "epoll", "kqueue")
 FD_SETSIZE = 1024  # the size of select()'s fixed bit mask on Linux and macOS (C's FD_SETSIZE)
+WINDOWS = sys.platform == "win32"  # there, select's limit is a *count* of sockets (512 in CPython)
+
+
+def select_can_watch(fds) -> bool:
+    """Can ``select`` watch all of ``fds``? (Numbers below FD_SETSIZE; on Windows, at most 512 of them.)"""
+    return len(fds) <= 512 if WINDOWS else max(fds, default=0) < FD_SETSIZE
 
 try:
     import resource
@@ -73,7 +80,10 @@ class raised_fd_limit:
                 raise ValueError(
                     f"need about {wanted} open files but the hard limit (ulimit -Hn) is {hard}: use fewer idle sockets"
                 )
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            try:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            except (ValueError, OSError) as exc:  # e.g. macOS caps it at kern.maxfilesperproc
+                raise ValueError(f"could not raise the open-file limit to {wanted} ({exc}): use fewer idle sockets") from None
             self.saved = (soft, hard)
         return self
 
@@ -156,7 +166,7 @@ def _one_wait(backend: str, fds: list[int]):
     """A zero-argument function doing one wait over ``fds``, and a cleanup function."""
     ready = fds[-1]
     if backend == "select":
-        if max(fds) >= FD_SETSIZE:
+        if not select_can_watch(fds):
             raise ValueError(
                 f"select cannot watch descriptor {max(fds)}: its bit mask holds only numbers below FD_SETSIZE={FD_SETSIZE}"
             )
@@ -207,7 +217,7 @@ def wait_cost(backend: str, idle: int, repeat: int = 25, pool: IdleSockets | Non
     _check_idle(idle)
     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
         raise ValueError(f"repeat must be a whole number >= 1, got {repeat!r}")
-    if backend == "select" and idle + 1 > FD_SETSIZE:
+    if backend == "select" and idle + 1 > (512 if WINDOWS else FD_SETSIZE):
         raise ValueError(
             f"select watches at most FD_SETSIZE={FD_SETSIZE} descriptors (numbered below {FD_SETSIZE}); "
             f"idle={idle} is too many: use poll, epoll or kqueue"
@@ -270,7 +280,7 @@ def sweep(backends=None, idles=(10, 100, 1000, 5000), repeat: int = 25, progress
         for n in idles:
             for b in backends:
                 done += 1
-                if b == "select" and max(pool.fds(n)) >= FD_SETSIZE:
+                if b == "select" and not select_can_watch(pool.fds(n)):
                     text = f"select: skipped {n} idle (descriptors beyond FD_SETSIZE)"
                 else:
                     results[b][n] = wait_cost(b, n, repeat, pool=pool)
