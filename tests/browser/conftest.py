@@ -19,6 +19,8 @@ import socket
 import subprocess
 import sys
 import time
+import tempfile
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -95,9 +97,15 @@ class Lab:
 
     def api(self, method: str, path: str, timeout: float = 10):
         req = urllib.request.Request(f"{self.base}{path}", method=method, headers={"Authorization": f"token {self.token}"})
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            body = r.read()
-        return json.loads(body) if body else None
+        for attempt in range(4):  # a GET that races an autosave can answer 500 once: ask again
+            try:
+                with urllib.request.urlopen(req, timeout=timeout) as r:
+                    body = r.read()
+                return json.loads(body) if body else None
+            except urllib.error.HTTPError as exc:
+                if method != "GET" or exc.code < 500 or attempt == 3:
+                    raise
+                time.sleep(0.5)
 
     def wait_ready(self, timeout: float = 120):
         deadline = time.monotonic() + timeout
@@ -138,13 +146,15 @@ class Lab:
 
 
 @pytest.fixture(scope="session")
-def lab(tmp_path_factory, browser):  # the browser first: no server is started when the tests skip
-    server = Lab(tmp_path_factory.mktemp("jupyterlab"))
+def lab(browser):  # the browser first: no server is started when the tests skip
+    tmp = Path(tempfile.mkdtemp(prefix="edp-browser-"))  # our own folder, removed at the end
+    server = Lab(tmp)
     try:
         server.wait_ready()
         yield server
     finally:
         server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
