@@ -442,12 +442,12 @@ sockets, ten times the cost.
 
 - **`select` and `poll` grow linearly.** Each call copies and checks every watched socket, so the
   cost is (a fixed part) + (a small cost) × (number watched). With a few sockets the fixed part (the
-  system call itself) dominates and the line is flat; beyond a hundred or so the per-socket part
-  takes over and the line bends up to one step per step. `select`'s line stops at `FD_SETSIZE`.
+  system call itself) weighs most, so the line starts flatter; beyond a hundred or so the
+  per-socket part takes over and the line rises one step per step. `select`'s line stops at `FD_SETSIZE`.
 - **`epoll` stays flat.** Its wait only looks at the ready list, which holds one socket however
   large the crowd is.
 
-(Measurements on a shared machine wobble; the shape is what counts, and it is the same on every run.)
+(Measurements on a shared machine wobble from run to run; the shape is what counts.)
 
 Now put that in a server. Suppose it wakes up 10,000 times a second, with 6,000 idle connections:
 how much of each second goes into just *asking*?
@@ -728,8 +728,9 @@ finally:
 
 nb.md(r"""
 **Predict, then run.** An echo server (it sends back whatever it receives) on each backend. One
-client with a small receive buffer sends 8 MB without reading anything back at first, then reads. Will every byte come back,
-in order, on every backend? And will the transport's output buffer have been needed?
+client with a small receive buffer sends all of 8 MB before it reads anything back, then reads.
+Will every byte come back, in order, on every backend? And will the transport's output buffer
+have been needed?
 """)
 
 nb.code(r"""
@@ -760,13 +761,10 @@ for poller in available_pollers():
         client.settimeout(10)
         client.connect(server.address)
         with LoopThread(loop):
-            sender = threading.Thread(target=client.sendall, args=(payload,))
-            sender.start()
-            time.sleep(0.05)                  # not reading yet: the echo piles up in the server
+            client.sendall(payload)           # all of it, reading nothing yet: the echo piles up in the server
             echoed = bytearray()
             while len(echoed) < len(payload):
                 echoed += client.recv(1 << 20)
-            sender.join()
     finally:
         client.close()
         server.close()
@@ -784,8 +782,9 @@ had it ignored `send`'s return value, bytes would have been lost.
 The loop recorded a timeline of that run: grey is the loop asleep in `poll`, coloured bars are the
 handlers it dispatched, all on one thread. First come the reads (`_on_readable`): the client
 sends, and since it does not read yet, most of the echo cannot be sent and piles up in the
-transport's output buffer. After 50 ms the client starts reading; from then on each "writable"
-event (`_on_writable`) hands the kernel another part of the buffer.
+transport's output buffer (the kernel's buffers hold only a few MB of it). Once everything is sent,
+the client starts reading; from then on each "writable" event (`_on_writable`) hands the kernel
+another part of the output buffer.
 """)
 
 nb.code(r"""
