@@ -194,7 +194,8 @@ def render_timeline_svg(timeline, clock=None, new=(), points=(), width=640) -> s
     kinds = {s.kind for s in segs}
     key = [text for kind, text in (("cpu", "solid: runs"), ("io", "grey: waits for I/O"), ("ready", "dashed: ready, waiting"))
            if kind in kinds] + (["red outline: the last step", "dashed red line: the clock"] if segs else [])
-    return "".join(out) + (f"<div style='font-family:sans-serif;font-size:11px;color:#555'>{' · '.join(key)}</div>" if key else "")
+    legend = f"<div style='font-family:sans-serif;font-size:11px;color:#555'>{' · '.join(key)}</div>" if key else ""
+    return f"<div style='line-height:1.2'>{''.join(out)}{legend}</div>"
 
 
 class Stepper:
