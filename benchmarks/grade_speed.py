@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = ROOT / "tests" / "grade_fixtures" / "course"
+FIXTURES = ROOT / "tests" / "grade_fixtures"
 
 
 def grade_copies(notebook: Path, copies: int, jobs: int, *extra: str) -> tuple[float, float, int, int]:
@@ -49,12 +49,17 @@ def grade_copies(notebook: Path, copies: int, jobs: int, *extra: str) -> tuple[f
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     default = ROOT / "solutions" / "01_three_models.ipynb"
-    parser.add_argument("notebook", nargs="?", type=Path,
-                        default=default if default.exists() else FIXTURE / "solutions" / "99_fixture.ipynb")
+    parser.add_argument("notebook", nargs="?", type=Path, default=default if default.exists() else None,
+                        help="a solution notebook in a course's solutions/ (default: chapter 01, else the fixture)")
     parser.add_argument("--copies", type=int, default=None, help="submissions to grade (default: 6 per job)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     copies = args.copies or 6 * args.jobs
+    if args.notebook is None:  # no chapter yet: the grader tests' fixture course, built in a temporary folder
+        sys.path.insert(0, str(FIXTURES))
+        from build_fixture import build
+
+        args.notebook = build(Path(tempfile.mkdtemp(prefix="edp-grade-bench-course-")))
     shown = args.notebook.relative_to(ROOT) if args.notebook.resolve().is_relative_to(ROOT) else args.notebook
     print(f"notebook: {shown}; {copies} submissions, {args.jobs} jobs, {os.cpu_count()} cores")
     results = {}

@@ -14,6 +14,7 @@ import csv
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -22,7 +23,11 @@ import pytest
 from course_lib.exercises import make_exercise
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURE_COURSE = Path(__file__).parent / "grade_fixtures" / "course"
+sys.path.insert(0, str(Path(__file__).parent / "grade_fixtures"))
+
+import hostile  # noqa: E402  (builds the fixture course in a temporary folder)
+
+FIXTURE_COURSE = hostile.COURSE
 
 if shutil.which("nbgrader") is None:
     pytest.skip("nbgrader is not installed", allow_module_level=True)

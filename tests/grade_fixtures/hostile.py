@@ -1,23 +1,28 @@
 """A class of plain and hostile submissions of the fixture notebook, with the row each must get.
 
 ``make_class(folder)`` writes ``folder/<student>/99_fixture.ipynb`` for every case below
-and returns ``{student: (status, score)}``. The fixture (``course/solutions/99_fixture.ipynb``)
-has ``add`` (1 point) and ``order`` (3 points); cases are built by replacing answer cells,
+and returns ``{student: (status, score)}``. The fixture course (``build_fixture.py``, built
+into a temporary folder: ``COURSE``) has ``add`` (1 point) and ``order`` (3 points); cases are built by replacing answer cells,
 editing, deleting or adding cells of the solution.
 """
 
 from __future__ import annotations
 
+import atexit
 import copy
+import shutil
+import tempfile
 from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell
 
+from build_fixture import build
 from course_lib.exercises import make_exercise
 
-COURSE = Path(__file__).parent / "course"
-SOLUTION = COURSE / "solutions" / "99_fixture.ipynb"
+COURSE = Path(tempfile.mkdtemp(prefix="edp-grade-fixture-"))  # built once per test process
+atexit.register(shutil.rmtree, COURSE, True)
+SOLUTION = build(COURSE)
 NAME = SOLUTION.name
 
 GOOD_ADD = "def add(a, b):\n    return a + b"
