@@ -13,6 +13,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -225,8 +226,9 @@ def test_without_a_cgroup_the_watchdog_still_grades(tmp_path):
 def test_a_class_of_twenty_plain_and_hostile_submissions(tmp_path):
     expected = hostile.make_class(tmp_path / "class")
     cgroups_before = _cgroups()
-    if not _fork_flood_is_contained():
-        pytest.skip("root without a pids cgroup: a fork flood would not be capped by Linux")
+    if not _fork_flood_is_contained():  # root without a pids cgroup: Linux would not cap a fork flood
+        shutil.rmtree(tmp_path / "class" / "fork_flood")
+        del expected["fork_flood"]
     assert len(expected) >= 20
     rows, proc, seconds, tmp = _run_grader(tmp_path, [tmp_path / "class"], "--jobs", str(os.cpu_count() or 2))
     got = {s: (r["status"], float(r["score"])) for s, r in rows.items()}
@@ -234,7 +236,7 @@ def test_a_class_of_twenty_plain_and_hostile_submissions(tmp_path):
                                       for s, e in expected.items() if got.get(s) != e)
     assert "ignored 6 forged report lines" in rows["forged_reports"]["detail"]
     assert "runner was called from outside its check cells" in rows["calls_the_runner"]["detail"]
-    assert rows["fork_flood"]["detail"].startswith("process limit")
+    assert "fork_flood" not in expected or rows["fork_flood"]["detail"].startswith("process limit")
     assert rows["big_alloc"]["detail"].startswith("memory limit")
     assert rows["output_flood"]["detail"].startswith("output limit")
     assert "put back deleted cells" in rows["deleted_checks"]["detail"]
