@@ -274,6 +274,10 @@ class Stepper:
         self._history: list[str] = []
         self._snapshots = [self._snapshot()]
         self._seen, self._new = set(), set()
+        # A real clock (time.monotonic) has no meaningful zero: draw it from when this run began.
+        clock = self._snapshots[0].get("clock")
+        real = getattr(self._obj, "simulated", True) is False and isinstance(clock, (int, float))
+        self._clock0 = clock if real else 0
         self._refresh("ready: click Step for one event")
 
     @staticmethod
@@ -408,6 +412,7 @@ class Stepper:
 
     def _timeline_html(self, stepped: bool) -> str:
         clock = self.state.get("clock")
+        clock = clock - self._clock0 if isinstance(clock, (int, float)) else None
         tl_fn = getattr(self._obj, "timeline", None)
         if callable(tl_fn):
             tl = tl_fn()

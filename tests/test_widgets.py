@@ -336,3 +336,20 @@ def test_reset_and_back_close_the_steppable_they_replace():
     assert closed == [first]
     s.reset()
     assert len(closed) == 2 and s.steppable not in closed
+
+
+def test_a_real_clock_is_drawn_from_the_start_of_the_run():
+    class RealClock(FakeLoop):
+        simulated = False
+
+        def snapshot(self):
+            return dict(super().snapshot(), clock=1000.0 + self.clock)
+
+    s = Stepper(RealClock)
+    for _ in range(6):
+        s.step()
+    t = Stepper(FakeLoop)
+    for _ in range(6):
+        t.step()
+    assert s.state["clock"] == 1000.0 + t.state["clock"]
+    assert s.timeline_view.value == t.timeline_view.value  # same picture: the dashed clock line at the same place
