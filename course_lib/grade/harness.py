@@ -10,8 +10,9 @@ What it is: three functions the worker's cells call, in this order:
    standard modules (``builtins``, ``random``, ``sys.stdout`` ...), and the code of every
    function and class defined in ``course_lib``.
 3. ``run(key, exercise_id, *objects)`` replaces ``check(...)`` in every pristine check cell:
-   it undoes patches (module globals, builtins, function code, class attributes, trace and
-   profile hooks, stdout/stderr), then calls the genuine ``check`` once as the notebook does
+   it undoes patches (``builtins`` first, with dict methods and functions captured at install,
+   then module globals, function code, class attributes, trace and profile hooks, the
+   recursion limit, stdout/stderr), then calls the genuine ``check`` once as the notebook does
    and once per hidden seed with ``extra=True``, and writes one line per run to the report
    file: ``repr((nonce, "run", key, run, passed, hint, exercise_id))``. ``cell(key, source)`` does the same
    for a graded cell that is not a ``check(...)`` call (pass = no exception), ``done()`` ends.
@@ -55,6 +56,9 @@ def install(secret_path: str, report_path: str):
         user_ns = get_ipython().user_ns
     except Exception:
         user_ns = {}
+    builtins_dict = vars(builtins)  # put back first, with dict methods only, before anything else runs
+    builtins_snapshot = dict(builtins_dict)
+    hooks = (sys.settrace, sys.setprofile, threading.settrace, threading.setprofile, sys.setrecursionlimit)
     saved_streams = (sys.stdout, sys.stderr, sys.displayhook, sys.excepthook)
     recursion_limit = sys.getrecursionlimit()
     used = set()
@@ -118,12 +122,16 @@ def install(secret_path: str, report_path: str):
         report("sealed")
 
     def restore():
-        sys.settrace(None)
-        sys.setprofile(None)
-        threading.settrace(None)
-        threading.setprofile(None)
+        for key, value in builtins_snapshot.items():
+            if builtins_dict.get(key, builtins_dict) is not value:
+                builtins_dict[key] = value
+        settrace, setprofile, thread_settrace, thread_setprofile, setrecursionlimit = hooks
+        settrace(None)
+        setprofile(None)
+        thread_settrace(None)
+        thread_setprofile(None)
+        setrecursionlimit(recursion_limit)
         sys.stdout, sys.stderr, sys.displayhook, sys.excepthook = saved_streams
-        sys.setrecursionlimit(recursion_limit)
         for name, mod, snapshot in state["snaps"]:
             modules[name] = mod
             d = vars(mod)
@@ -174,20 +182,31 @@ def install(secret_path: str, report_path: str):
     def run(key, exercise_id, *objects, **_ignored):
         if not claim(key):
             return
-        extra_threads = [t for t in threading.enumerate() if t not in state["threads"] and t.is_alive()]
-        if extra_threads:  # they run alongside the checks: worth a look by a human
-            report("threads", key, _len(extra_threads))
+        try:
+            restore()
+        except BaseException:
+            pass
+        try:
+            extra_threads = [t for t in threading.enumerate() if t not in state["threads"] and t.is_alive()]
+            if extra_threads:  # they run alongside the checks: worth a look by a human
+                report("threads", key, _len(extra_threads))
+        except BaseException:
+            pass
+        named = text(exercise_id if _type(exercise_id) is _str else "", 100)
         interrupted = False
         for index in range(1 + _len(seeds)):
             if interrupted:
-                report("run", key, index, False, "not run: the cell's time limit was reached")
+                report("run", key, index, False, "not run: the cell's time limit was reached", named)
                 continue
             try:
                 passed, hint = one_run(exercise_id, objects, index)
             except KeyboardInterrupt:
                 interrupted, passed, hint = True, False, "stopped: the cell's time limit was reached"
-            report("run", key, index, passed, hint, text(exercise_id if _type(exercise_id) is _str else "", 100))
-        restore()
+            report("run", key, index, passed, hint, named)
+        try:
+            restore()
+        except BaseException:
+            pass
 
     def cell(key, source, _namespace=None):  # the namespace is the one captured at install, not a caller's
         if not claim(key):

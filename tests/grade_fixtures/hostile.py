@@ -128,6 +128,14 @@ if os.fork() == 0:  # double fork + new session: the classic way to outlive whoe
     os._exit(0)
 """
 
+SABOTAGE = """
+import builtins, sys, threading
+builtins.vars = lambda *a: {}            # the runner's own tools, patched before it restores anything
+builtins.setattr = lambda *a: None
+sys.settrace = threading.settrace = None
+sys.setrecursionlimit(60)
+"""
+
 
 def cases() -> dict[str, tuple[object, tuple[str, float]]]:
     """student -> (notebook or raw bytes, (status, score)); the first twenty are the issue's list."""
@@ -161,6 +169,7 @@ def cases() -> dict[str, tuple[object, tuple[str, float]]]:
         "hangs_in_check": (variant(add="def add(a, b):\n    while True:\n        pass"), ("timeout", 3)),
         "forges_result_row": (variant(add=WRONG_ADD + "\n" + FORGE_RESULT), ("error", 0)),
         "leaves_a_daemon": (variant(add=DAEMON + GOOD_ADD), ("ok", 4)),
+        "sabotages_the_runner": (variant(add=WRONG_ADD + "\n" + SABOTAGE, order=WRONG_ORDER), ("ok", 0)),
         "added_cells": (variant(insert_after={"add_check": "scratch = add(2, 3)\nprint(scratch)",
                                               "order_check": "def add(a, b):\n    return 0"}), ("ok", 4)),
     }
