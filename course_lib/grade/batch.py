@@ -201,6 +201,12 @@ def checks_summary(result: dict) -> str:
     return " ".join(f"{c['grade_id']}={c['score']:g}/{c['points']:g}" for c in result.get("checks", []))
 
 
+def _cell(text: object) -> str:
+    """One line, and never a spreadsheet formula (folder names and hints can come from students)."""
+    text = " ".join(str(text).split())
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
 def write_csv(subs: list[Submission], out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", newline="") as f:
@@ -209,9 +215,9 @@ def write_csv(subs: list[Submission], out: Path) -> None:
         for sub in subs:
             r = sub.result
             writer.writerow({
-                "submission": sub.submission, "student": sub.student, "notebook": sub.notebook,
+                "submission": _cell(sub.submission), "student": _cell(sub.student), "notebook": _cell(sub.notebook),
                 "score": f"{float(r.get('score', 0)):g}", "max_score": f"{float(r.get('max_score', 0)):g}",
-                "status": r.get("status", "error"), "detail": " ".join(str(r.get("detail", "")).split()),
+                "status": r.get("status", "error"), "detail": _cell(r.get("detail", "")),
                 "checks": checks_summary(r), "seconds": r.get("seconds", ""),
             })
 
