@@ -706,6 +706,55 @@ nb.md(r"""
   socket is almost always writable, so asking all the time would wake the loop on every
   iteration). A peer that resets or closes ends its connection; the server goes on.
 
+**Step through it.** Below, an echo server and one client share one course loop on the `select`
+poller (any other would do), real sockets on 127.0.0.1. The client is event-driven too: its
+handler `client_reads` sends `b"hello"`, waits for the echo, sends `b"world"`, waits for that echo,
+then shuts down its sending side; the server sees end of file and closes the connection; the
+client sees that and closes everything. Each **Step** is one poll or one handler. Watch the
+*readers* table: which descriptor waits for what (the listening socket, the client, the server's
+side of the connection). **Predict** before each poll step: which descriptor will be readable?
+**Back** is off: real sockets cannot be replayed. Step to the end (or press **Run**): the last
+steps close every socket this demo opened (so does **Reset**).
+""")
+
+nb.code(r"""
+class Echo(Protocol):
+    def data_received(self, data):
+        self.transport.write(data)            # buffered: never blocks, never loses bytes
+
+
+opened = []                                   # what the current run opened, closed by the next one
+
+def echo_on_a_real_loop():
+    for thing in opened:
+        thing.close()
+    opened.clear()
+    loop = Loop(poller="select")
+    server = Server(loop, Echo)
+    client = socket.create_connection(server.address)
+    client.setblocking(False)
+    opened.extend([client, server])
+
+    def client_reads():                       # the client's handler, on the same loop
+        data = client.recv(65536)
+        if data == b"hello":
+            client.send(b"world")
+        elif data == b"world":
+            client.shutdown(socket.SHUT_WR)   # "I will send nothing more": the server sees end of file
+        elif not data:                        # the server has closed its side
+            loop.remove_reader(client)
+            client.close()
+            server.close()                    # stop listening: nothing is left to wait for
+
+    loop.add_reader(client, client_reads)
+    loop.call_soon(client.send, b"hello")
+    return loop
+
+
+Stepper(echo_on_a_real_loop, title="one client and an echo server, one real loop")
+""", tags=IGNORE)
+
+nb.md(r"""
 Why the output buffer? A non-blocking `send` may take only **part** of what you give it, whatever
 fits in the kernel's send buffer right now, and returns how many bytes it took. The rest must wait
 for the next "writable" event. Here is a partial send, on a socket pair whose peer does not read:
@@ -727,18 +776,14 @@ finally:
 """, tags=IGNORE)
 
 nb.md(r"""
-**Predict, then run.** An echo server (it sends back whatever it receives) on each backend. One
-client with a small receive buffer sends all of 8 MB before it reads anything back, then reads.
+**Predict, then run.** The same echo server (it sends back whatever it receives) on each backend. One
+client with a small receive buffer sends all of 8 MB and waits until the server has read it all
+before it reads anything back.
 Will every byte come back, in order, on every backend? And will the transport's output buffer
 have been needed?
 """)
 
 nb.code(r"""
-class Echo(Protocol):
-    def data_received(self, data):
-        self.transport.write(data)            # buffered: never blocks, never loses bytes
-
-
 class CountWrites:
     # an instrument (chapter 04): the loop tells it about every callback it runs
     def __init__(self):
@@ -748,13 +793,22 @@ class CountWrites:
         self.writable_events += handle.name == "Transport._on_writable"
 
 
+class CountingEcho(Echo):
+    received = 0                              # bytes the server has taken in, all connections
+
+    def data_received(self, data):
+        CountingEcho.received += len(data)
+        super().data_received(data)
+
+
 payload = os.urandom(8_000_000)
 timelines = {}
 for poller in available_pollers():
     loop = Loop(poller=poller)
     counter = CountWrites()
     loop.add_instrument(counter)
-    server = Server(loop, Echo)
+    CountingEcho.received = 0
+    server = Server(loop, CountingEcho)
     client = socket.socket()
     try:
         client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)  # small: set before connecting
@@ -762,6 +816,9 @@ for poller in available_pollers():
         client.connect(server.address)
         with LoopThread(loop):
             client.sendall(payload)           # all of it, reading nothing yet: the echo piles up in the server
+            deadline = time.monotonic() + 10
+            while CountingEcho.received < len(payload) and time.monotonic() < deadline:
+                time.sleep(0.01)              # until the server has read it all (kernel buffers hold a lot)
             echoed = bytearray()
             while len(echoed) < len(payload):
                 echoed += client.recv(1 << 20)
@@ -782,8 +839,8 @@ had it ignored `send`'s return value, bytes would have been lost.
 The loop recorded a timeline of that run: grey is the loop asleep in `poll`, coloured bars are the
 handlers it dispatched, all on one thread. First come the reads (`_on_readable`): the client
 sends, and since it does not read yet, most of the echo cannot be sent and piles up in the
-transport's output buffer (the kernel's buffers hold only a few MB of it). Once everything is sent,
-the client starts reading; from then on each "writable" event (`_on_writable`) hands the kernel
+transport's output buffer (the kernel's buffers hold only a few MB of it). Once the server has read
+everything, the client starts reading; from then on each "writable" event (`_on_writable`) hands the kernel
 another part of the output buffer.
 """)
 
