@@ -60,7 +60,8 @@ def main() -> int:
         from build_fixture import build
 
         args.notebook = build(Path(tempfile.mkdtemp(prefix="edp-grade-bench-course-")))
-    shown = args.notebook.relative_to(ROOT) if args.notebook.resolve().is_relative_to(ROOT) else args.notebook
+    args.notebook = args.notebook.resolve()
+    shown = args.notebook.relative_to(ROOT) if args.notebook.is_relative_to(ROOT) else args.notebook
     print(f"notebook: {shown}; {copies} submissions, {args.jobs} jobs, {os.cpu_count()} cores")
     results = {}
     for label, extra in [("forked from the zygote", ()), ("started from scratch (--no-preload)", ("--no-preload",))]:
