@@ -67,7 +67,8 @@ Defended (a submission can do this and still gets exactly one honest row, and th
 Not defended (needs a container, or JupyterHub + nbgrader with per-user isolation):
 
 - The kernel runs as the grader's user. Student code can read and write whatever that user
-  can (other students' submissions, the grader's files, ``~/.ssh``, the CSV being written),
+  can (other students' submissions, the grader's files, ``~/.ssh``, the CSV being written,
+  files later kernels read such as the course folder or the shared matplotlib cache),
   open network connections, and, when the grader runs as root, leave the cgroup, read the
   worker's memory or kill other processes.
 - Python has no wall inside one process. A student who reads this package can target the
