@@ -122,8 +122,10 @@ def test_only_report_lines_with_the_nonce_count(tmp_path):
 
 
 @pytest.mark.parametrize("content, why", [(b"", "empty"), (b"\xff\x00garbage", "not a notebook"),
-                                          (b'{"cells": 3}', "not a notebook"), (b"[1, 2]", "not a notebook")])
-def test_files_that_are_not_notebooks_are_recognised(tmp_path, content, why):
+                                          (b'{"cells": 3}', "not a notebook"), (b"[1, 2]", "not a notebook"),
+                                          (b" " * 1001, "larger than")])
+def test_files_that_are_not_notebooks_are_recognised(tmp_path, content, why, monkeypatch):
+    monkeypatch.setattr("course_lib.grade.worker.MAX_NOTEBOOK_BYTES", 1000)
     path = tmp_path / "99_fixture.ipynb"
     path.write_bytes(content)
     nb, detail = _read_notebook(path)

@@ -31,6 +31,9 @@ from course_lib.grade.limits import Limits, PidsCgroup, Watchdog, reap, set_subr
 from course_lib.grade.zygote import Zygote
 
 
+MAX_NOTEBOOK_BYTES = 50 * 2**20  # an exercise notebook is kilobytes; anything this big is not one
+
+
 def _row(status: str, detail: str, score=0.0, max_score=0.0, **more) -> dict:
     return {"status": status, "detail": " ".join(str(detail).split())[:300], "score": round(score, 2),
             "max_score": round(max_score, 2), **more}
@@ -39,6 +42,8 @@ def _row(status: str, detail: str, score=0.0, max_score=0.0, **more) -> dict:
 def _read_notebook(path: Path):
     """The notebook, or (None, why) when it is not one."""
     try:
+        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            return None, f"the file is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB"
         data = path.read_bytes()
     except OSError as error:
         return None, f"cannot read the file: {error.strerror or error}"
