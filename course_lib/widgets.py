@@ -65,6 +65,8 @@ _TITLES = {
     "readers": "readers (waiting to read)", "writers": "writers (waiting to write)",
     "threads": "threads", "memory": "shared memory", "locks": "locks (owner)", "last": "ran last",
 }
+_SHOWN_ELSEWHERE = {"clock", "step", "done", "last_step"}  # the header line and the status line show these
+_LABELS = {"batch_left": "callbacks left in this batch"}
 _BOX = "border:1px solid #ccc;border-radius:4px;padding:4px 8px;margin:0 6px 6px 0;min-width:140px;vertical-align:top"
 _TABLE = "border-collapse:collapse;font-family:monospace;font-size:12px"
 _CELL = "padding:1px 6px;border-bottom:1px solid #eee;text-align:left"
@@ -115,10 +117,10 @@ def render_state(snapshot: dict) -> str:
         raise TypeError(f"snapshot() must return a dict, got {type(snapshot).__name__}")
     parts, others = [], []
     for key, value in snapshot.items():
-        if key == "clock":
+        if key in _SHOWN_ELSEWHERE:
             continue
         if key not in _TITLES and not isinstance(value, (dict, list, tuple)):
-            others.append([key, value])
+            others.append([_LABELS.get(key, key), value])
             continue
         title = _TITLES.get(key, str(key))
         parts.append(f"<div style='{_BOX};display:inline-block'><b>{_esc(title)}</b><br>{_render_value(value)}</div>")

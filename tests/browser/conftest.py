@@ -41,7 +41,9 @@ def _no_browser(reason: str):
     pytest.skip(f"no browser for the browser tests: {reason} (apt-get install chromium, or playwright install chromium)")
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API runs an asyncio loop in this thread for as long
+# as it lives, and every later test that starts asyncio (asyncio.run) would fail while it does.
+@pytest.fixture(scope="module")
 def browser():
     try:
         from playwright.sync_api import Error as PlaywrightError
@@ -145,7 +147,7 @@ class Lab:
         self.log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab(browser):  # the browser first: no server is started when the tests skip
     tmp = Path(tempfile.mkdtemp(prefix="edp-browser-"))  # our own folder, removed at the end
     server = Lab(tmp)
