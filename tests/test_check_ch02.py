@@ -158,6 +158,18 @@ def test_wait_for_data_catches_a_busy_poll():
     assert "EAGAIN" in _hint("02.wait_for_data", busy_poll)
 
 
+def napping_poll(sock):  # polls, but sleeps 50 ms between tries: still polling
+    while True:
+        try:
+            return sock.recv(4096)
+        except BlockingIOError:
+            time.sleep(0.05)
+
+
+def test_wait_for_data_catches_a_poll_that_naps():
+    assert "EAGAIN" in _hint("02.wait_for_data", napping_poll)
+
+
 def test_wait_for_data_explains_blocking_io_error():
     assert "BlockingIOError" in _hint("02.wait_for_data", no_wait)
 

@@ -128,7 +128,7 @@ def test_timers_pass(capsys):
     (NoTieBreak, ["tie-break"]),
     (LastInFirstOut, ["order they were scheduled"]),
     (MovesEveryTimer, ["before it was due"]),
-    (NeverPops, ["remove the timers"]),
+    (NeverPops, ["(and remove) every timer"]),
     (NoNextTimer, ["never ran", "_next_timer"]),
     (RunsTimersAtOnce, ["callbacks already queued first"]),
     (TimerLoop(), ["pass the class itself"]),
@@ -467,3 +467,24 @@ def test_client_check_unsticks_a_busy_wait():
     before = set(threading.enumerate())  # other chapters' checks may have left stuck daemon threads
     fails("04.client", busy_waiting, "never returned")
     assert not [t for t in set(threading.enumerate()) - before if t.name.startswith("check-")]
+
+
+def test_chunks_with_call_later_pauses_fail():
+    """A chunked computation that pauses with call_later between chunks is not 'as soon as the work allows'."""
+
+    def paused(loop, numbers, work, done):
+        total, items = 0, list(numbers)
+
+        def chunk():
+            nonlocal total
+            for x in items[:20]:
+                total += work(x)
+            del items[:20]
+            if items:
+                loop.call_later(0.01, chunk)
+            else:
+                done(total)
+
+        loop.call_soon(chunk)
+
+    fails("04.chunks", paused, "call_soon, not call_later")

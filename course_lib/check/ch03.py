@@ -4,8 +4,9 @@ What it is: the checks behind ``exercises/03_threads.ipynb``.
 
 - ``03.transfer``       ``transfer(src, dst, amount)`` returns a program for the interleaving
   explorer (``course_lib.threadsim``) that moves money between two shared variables under the
-  lock ``bank``. Checked over *every* interleaving of two and three transfers: the balances at
-  the end must be exactly right, and no schedule may deadlock.
+  lock ``bank``. Checked over *every* interleaving of two and three transfers and an auditor
+  that adds up the balances under ``bank``: the balances at the end must be exactly right, the
+  auditor must always see the full total, and no schedule may deadlock.
 - ``03.atomic_counter`` a real-thread class ``Counter`` with ``value`` and ``update(fn)``, which
   sets ``value = fn(value)`` as one indivisible step and returns the new value. Stressed by eight
   real threads whose ``fn`` sleeps between reading and returning (an invitation to switch), and
@@ -44,8 +45,49 @@ def _program(function, *args) -> list:
     return list(program)
 
 
-def _transfers_hold(function, transfers, accounts, lock_hint: str) -> int:
-    """Every interleaving of ``transfers`` [(src, dst, amount)] ends with the right balances."""
+def _runs(schedule) -> str:
+    """A schedule in short: T1 x10, T2 x5, audit x6."""
+    runs = []
+    for name in schedule:
+        if runs and runs[-1][0] == name:
+            runs[-1][1] += 1
+        else:
+            runs.append([name, 1])
+    return ", ".join(f"{n} x{k}" if k > 1 else n for n, k in runs)
+
+
+def _lingering(cls):
+    """A subclass of the student's class whose ``value`` lingers 1 ms when a thread reads it right
+    after writing it. Inside the lock that costs only time; after the lock is released it gives
+    the other threads the moment they need to change ``value`` under the reader's feet."""
+    wrote = threading.local()
+
+    def get(self):
+        if getattr(wrote, "flag", False):
+            wrote.flag = False
+            time.sleep(0.001)
+        return self.__dict__["_checked_value"]
+
+    def set_(self, value):
+        wrote.flag = True
+        self.__dict__["_checked_value"] = value
+
+    return type(cls.__name__, (cls,), {"value": property(get, set_)})
+
+
+def _auditor(accounts, lock: str) -> list:
+    """A thread that adds up every balance under ``lock`` and stores the sum in ``seen``."""
+    lines = [f"acquire {lock}", f"load s, {accounts[0]}"]
+    for account in accounts[1:]:
+        lines += [f"load t, {account}", "add s, t"]
+    return lines + ["store seen, s", f"release {lock}"]
+
+
+def _transfers_hold(function, transfers, accounts, lock_hint: str, audit_lock: str | None = None) -> int:
+    """Every interleaving of ``transfers`` [(src, dst, amount)] ends with the right balances.
+
+    With ``audit_lock``, an auditor thread also adds up the balances under that lock, and
+    must always see the full total: no other thread may ever see money missing."""
     memory = {a: 100 for a in accounts}
     want = dict(memory)
     for src, dst, amount in transfers:
@@ -53,6 +95,7 @@ def _transfers_hold(function, transfers, accounts, lock_hint: str) -> int:
         want[dst] += amount
     programs = {f"T{i + 1}": _program(function, *t) for i, t in enumerate(transfers)}
     calls = ", ".join(f"{t} = {function.__name__}{args}" for t, args in zip(programs, transfers))
+    total = 100 * len(accounts)
     for t, args in zip(programs, transfers):
         alone = Scheduler({t: programs[t]}, memory).run()
         one = {a: 100 for a in accounts}
@@ -60,14 +103,24 @@ def _transfers_hold(function, transfers, accounts, lock_hint: str) -> int:
         one[args[1]] += args[2]
         expect(alone.finished and alone.memory == one,
                f"run alone, {function.__name__}{args} leaves {alone.memory}; expected {one}")
+    if audit_lock is not None:
+        programs["audit"] = _auditor(list(accounts), audit_lock)
+        memory["seen"] = want["seen"] = total
     try:
         result = search(programs, memory, lambda m: m == want, limit=50_000)
     except ProgramError:
-        raise CheckFailed(f"{calls} have more than 50,000 interleavings: {lock_hint}") from None
+        raise CheckFailed(f"{calls} have more than 50,000 interleavings, so no lock covers a whole transfer: "
+                          f"{lock_hint}") from None
     if result.problem == "deadlock":
         sim = Scheduler(programs, memory, schedule=result.schedule).run()
         raise CheckFailed(f"with {calls} the schedule {', '.join(result.schedule)} deadlocks: "
                           f"{sim.last.split('DEADLOCK: ')[-1]}. {lock_hint}")
+    balances = {a: v for a, v in (result.memory or {}).items() if a != "seen"}
+    right = {a: v for a, v in want.items() if a != "seen"}
+    if result.schedule is not None and balances == right and result.memory.get("seen", total) != total:
+        raise CheckFailed(f"with {calls}, an auditor holding '{audit_lock}' saw a total of {result.memory['seen']} "
+                          f"instead of {total} (schedule {_runs(result.schedule)}): money was missing in the "
+                          f"middle of a transfer. {lock_hint}")
     expect(result.schedule is None, f"with {calls} the schedule {', '.join(result.schedule or [])} ends with "
                                     f"{result.memory}, expected {want}. {lock_hint}")
     return result.explored
@@ -81,8 +134,9 @@ def _(transfer, *, rng, extra):
     explored = 0
     for _ in range(4 if extra else 2):
         x, y = rng.randint(1, 30), rng.randint(1, 30)
-        explored += _transfers_hold(transfer, [("a", "b", x), ("b", "a", y)], "ab", hint)
-        explored += _transfers_hold(transfer, [("a", "b", x), ("b", "c", y), ("c", "a", x + y)], "abc", hint)
+        explored += _transfers_hold(transfer, [("a", "b", x), ("b", "a", y)], "ab", hint, audit_lock="bank")
+        explored += _transfers_hold(transfer, [("a", "b", x), ("b", "c", y), ("c", "a", x + y)], "abc", hint,
+                                    audit_lock="bank")
     return f"every interleaving ends with the right balances ({explored:,} schedules explored)"
 
 
@@ -154,13 +208,14 @@ def _(Counter, *, rng, extra):
     expect(counter.value == 16, f"after a failing fn the value should be unchanged (then +1 -> 16), got {counter.value!r}")
 
     threads, per_thread = 8, 40 if not extra else 100
-    counter = Counter()
+    counter = _lingering(Counter)()
 
     def slow_increment(v):
         time.sleep(0)  # let another thread run here, as real work between read and write would
         return v + 1
 
-    workers = [threading.Thread(target=lambda: [counter.update(slow_increment) for _ in range(per_thread)],
+    returned = []  # list.append is atomic: every value update() returned, from every thread
+    workers = [threading.Thread(target=lambda: [returned.append(counter.update(slow_increment)) for _ in range(per_thread)],
                                 daemon=True, name=f"check-03-{i}") for i in range(threads)]
     start = time.monotonic()
     for w in workers:
@@ -171,8 +226,12 @@ def _(Counter, *, rng, extra):
                                                    f"{TIMEOUT:g} s: is a lock never released?")
     total = threads * per_thread
     expect(counter.value == total, f"{threads} threads each made {per_thread} updates (+1) but value is "
-                                   f"{counter.value}, not {total}: updates were lost; hold a lock around "
-                                   "reading, fn and writing")
+                                   f"{counter.value}, not {total}: updates were lost; hold one lock, created "
+                                   "once in __init__, around reading, fn and writing")
+    duplicates = len(returned) - len(set(returned))
+    expect(sorted(returned) == list(range(1, total + 1)),
+           f"the values update() returned repeat ({duplicates} returned twice): return the new value you computed "
+           "while holding the lock, not self.value read after releasing it")
     return f"{total} updates from {threads} real threads, none lost"
 
 

@@ -197,7 +197,7 @@ def _drive_mini_loop(loop_class, program, max_iterations: int = 500) -> list:
         loop.run_once()
     else:
         raise CheckFailed(
-            f"the loop was still busy after {max_iterations} iterations: does _move_due_timers remove the timers it moves?"
+            f"the loop was still busy after {max_iterations} iterations: does _move_due_timers move (and remove) every timer whose deadline is <= self.now?"
         )
     return events
 
@@ -385,11 +385,11 @@ def _check_chunks(function, *, rng, extra):
         expect(
             late <= MAX_LATE + 1e-9,
             f"with {size} numbers the heartbeat was {late:.2f} s late: one callback ran {longest:.2f} s. "
-            "Do a few numbers per callback, then loop.call_soon the rest.",
+            "Keep each chunk under the 50 ms heartbeat period and call_soon the next chunk from the end of the current one (chunks queued together run in one batch).",
         )
         need = size * WORK_COST
         expect(
-            results[0][1] <= need * 1.25 + 0.5,
+            results[0][1] <= need * 1.1 + 0.05,
             f"{size} numbers need {need:.2f} s of work but done came at t={results[0][1]:.2f} s: "
             "between chunks use call_soon, not call_later.",
         )

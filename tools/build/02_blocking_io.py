@@ -70,7 +70,7 @@ The operating system keeps two clocks for each process: CPU time spent in user s
 time**) and CPU time spent in the kernel on its behalf (**system time**). `os.times()` shows both.
 
 **Predict:** below, one function adds up numbers in a Python loop; the other asks the kernel
-200 000 times for one byte of `os.devnull`, a special file that is always empty. Which one shows up mostly as
+200 000 times for one byte of `os.devnull`, a special file that is always empty. Which one shows any real
 *system* time?
 """)
 nb.code("""
@@ -96,7 +96,7 @@ for work in (arithmetic, many_system_calls):
     print(f"{work.__name__:>18}: user {after.user - before.user:5.2f} s   system {after.system - before.system:5.2f} s")
 """, tags=IGNORE)
 nb.md("""
-The loop of additions is all user time. The loop of `os.read` calls spends a large share of its
+The loop of additions is all user time. The loop of `os.read` calls spends a sizeable share (here about a third) of its
 time in the kernel, even though every one of those reads returns nothing: crossing into the
 kernel and back has a cost of its own. (The numbers are coarse: many systems count these
 clocks in steps of 10 ms.)
@@ -160,7 +160,8 @@ with left, right, tempfile.TemporaryFile() as file:
 """, tags=IGNORE)
 nb.md("""
 Descriptors 0, 1 and 2 are taken (in Jupyter they lead to pipes or to `/dev/null`, not to a
-terminal), and the Jupyter kernel running this notebook holds dozens more, its connections to
+terminal), and the Python process running this notebook (Jupyter calls it a "kernel", a different thing
+from the OS kernel) holds dozens more, its connections to
 JupyterLab among them. To the kernel, a file and a socket are both "an open thing with a
 number", so the same `read`-style calls work on both. Chapter 05 builds on this: one system call
 can watch many descriptors at once.
@@ -211,7 +212,8 @@ with left, right:
 print(f"copying {len(data)} bytes that were already there took {took * 1e6:.0f} microseconds")
 """, tags=IGNORE)
 nb.md("""
-A few microseconds (millionths of a second). For network programs, phase 2 is short; **phase 1
+Usually a few microseconds (millionths of a second); one timing can be far larger if the OS
+paused the program just then, so run the cell again if yours is not. For network programs, phase 2 is short; **phase 1
 is where the time goes**, and it is where the I/O models of section 8 differ.
 """)
 
@@ -537,7 +539,7 @@ for ax, (timeline, notes, marks) in zip(axes, models):
     ax.set_xlabel("")
 axes[-1].set_xlabel("time (simulated units); the data reaches the kernel at 6")
 fig.legend(handles=[Patch(facecolor=PALETTE[0], edgecolor="black", label="program runs (uses a CPU)"),
-                    Patch(facecolor=IO_GREY, alpha=0.55, label="program blocked in a system call (no CPU)"),
+                    Patch(facecolor=IO_GREY, alpha=0.55, label="program inside a system call (asleep, or the kernel copying for it)"),
                     Patch(facecolor="#dddddd", edgecolor="#888888", label="kernel: wait for data, then copy it")],
            loc="lower center", ncol=3, fontsize=8, frameon=False)
 fig.tight_layout(rect=(0, 0.04, 1, 1));

@@ -109,7 +109,7 @@ Write `wait_for_data(sock)`: it gets the same **non-blocking** socket and return
 blocking mode, or wait until it is readable with `select.select`, then call `recv` once.
 
 The check runs your function against the slow server. It counts how often `recv` came back with
-`EAGAIN` (a poll makes thousands of such calls, even on a crowded machine) and compares your
+`EAGAIN` (a poll makes many such calls, even one that naps in between) and compares your
 thread's CPU time with the time it waited.
 """)
 nb.code("""

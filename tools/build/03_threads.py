@@ -188,7 +188,7 @@ A thousand threads are fine; a hundred thousand start to hurt, in memory, in sta
 the OS scheduler's work. Chapters 05 and 07 wait on thousands of connections with *one* thread.
 
 **Switching.** Moving the processor from one thread to another is a **context switch**: the OS saves
-one thread's registers and restores another's. Two threads can play ping-pong through two queues
+one thread's registers (the processor's few working values) and restores another's. Two threads can play ping-pong through two queues
 (`queue.Queue` is safe to share between threads): each `get()` blocks until the other thread's
 `put()`. Every round trip is two hand-overs.
 """)
@@ -694,7 +694,7 @@ can be overwhelmed: a thousand requests, a thousand threads. A **thread pool** s
 `concurrent.futures.ThreadPoolExecutor(max_workers=3)` is Python's pool. `pool.submit(f, x)` queues
 one job and returns a **future**: an object standing for a result that is not there yet;
 `future.result()` waits for it. `pool.map(f, items)` does this for every item and gives the results
-**in the order of the items**, whichever finishes first. Leaving the `with` block waits for every job
+**in the order of the items**, no matter which finishes first. Leaving the `with` block waits for every job
 and stops the workers, so no thread outlives the cell.
 
 **Predict:** ten requests (0.15 s each) on a pool of three workers: how long, and how many requests

@@ -485,8 +485,8 @@ while not loop.done:
 ''')
 
 nb.md(r"""
-Four polls, one per iteration, and the program's lines come out exactly as on `VirtualLoop2`.
-The fourth poll waited 1 second, on the virtual clock, for timers A and B.
+Three polls, one per iteration, and the program's lines come out exactly as on `VirtualLoop2`.
+The third poll waited 1 second, on the virtual clock, for timers A and B.
 
 ### Simulated sockets
 
@@ -832,7 +832,7 @@ print("(the asyncio loop went on after the error)")
 nb.md(r"""
 The loop goes on, but look at *where* the error seems to come from. A traceback lists the
 function calls that were in progress when the exception happened, outermost first. When
-`parse_later` calls `on_line` itself, `parse_later` is in the list: you can see who asked for
+`parse_now` calls `on_line` itself, `parse_now` is in the list: you can see who asked for
 the broken line. **Predict, then run:** is it still there when the loop calls `on_line`?
 """)
 
@@ -854,7 +854,7 @@ print("called by the loop:", frames(loop.errors[0].error))
 
 nb.md(r"""
 Through the loop, the traceback starts at the loop's `_run_callback` and ends in `on_line`. The
-code that *caused* the bad call, `parse_later`, returned a second before the error happened and
+code that *caused* the bad call, `parse_later`, returned two seconds before the error happened and
 is nowhere to be seen. With callbacks **an error surfaces far from its cause**: in time (later),
 and in the code (a different call stack). When you debug callback code, log enough about who
 scheduled what, because the traceback will not tell you.

@@ -315,7 +315,8 @@ returns, so the loop can run the timers that became due in between. Call `done(t
 the end (also for an empty list), and call `work(x)` exactly once per number.
 
 The check runs your function next to a heartbeat due every 50 ms, on lists of up to 900 numbers.
-It passes when the heartbeat is never more than 0.1 s late and the sum comes about as soon as
+It passes when the heartbeat is never more than 0.1 s late (keep each chunk shorter than the
+50 ms heartbeat period: at most 25 numbers) and the sum comes about as soon as
 the work allows (so no `call_later` pauses between chunks).
 """)
 

@@ -236,7 +236,7 @@ nb.md(r"""
 that happened. There is no bit mask, so no `FD_SETSIZE`. Python wraps it in a **poll object**: you
 `register(fd, mask)` once and call `poll(timeout_in_milliseconds)` as often as you like; it
 returns a list of `(fd, events)` for the ready ones. The event masks are bits: `POLLIN` (can read),
-`POLLOUT` (can write), `POLLHUP` ("hang up": the peer has closed), `POLLERR`.
+`POLLOUT` (can write), `POLLHUP` ("hang up": both directions are closed; a TCP peer's `close()` alone shows as `POLLIN`, with `recv` returning `b""`), `POLLERR`.
 
 **Predict, then run.** One pair has bytes waiting, one pair's peer has closed, one pair is idle.
 Which bits does each report?
@@ -852,7 +852,8 @@ nb.md(r"""
 One thing this small reactor leaves out: the output buffer has no limit. A client that sends
 a lot and never reads makes the server hold everything in memory. asyncio adds **flow control**
 for this: above a "high-water mark" it calls the protocol's `pause_writing()`, which should stop
-reading from the sender until `resume_writing()`.
+writing until `resume_writing()` (an echo server does that by pausing its reading with
+`transport.pause_reading()`).
 
 How fast is it? `benchmarks/echo.py` runs this echo server and an asyncio echo server against the
 same clients (many connections, many small round trips) and prints the ratio. Run it from a

@@ -49,7 +49,7 @@ Write `wait_readable(socks, timeout)`: wait **at most** `timeout` seconds until 
 sockets in the list `socks` is readable, and return the list of the readable ones **in the order
 they appear in `socks`**. If none becomes readable in time, return `[]`.
 
-- Use `select.select` (lecture, section 2). Remember it returns its own list, in its own order.
+- Use `select.select` (lecture, section 2). It returns a new list; build yours by going through `socks`, so the order is the caller's.
 - Only **wait**: don't `recv` anything. The caller will read.
 - A socket whose peer has closed counts as readable (a `recv` would return `b""` at once);
   `select` already says so.
