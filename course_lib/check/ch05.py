@@ -303,6 +303,21 @@ def _run_clients(address, clients, deadline):
             c.sock.close()
 
 
+def _rude_clients(address, count: int) -> None:
+    """Clients that send a message, then reset the connection before the server has read it.
+
+    Called before the server's loop starts. On Linux the server still reads the message, and its
+    first send() then raises ConnectionResetError: the send path's error handling is tested on
+    every run, not only when a vanishing client happens to be caught mid-send."""
+    for _ in range(count):
+        sock = socket.create_connection(address, timeout=5)
+        try:
+            sock.sendall(b"gone " * 200)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = reset
+        finally:
+            sock.close()
+
+
 @exercise("05.echo", "An echo server that survives partial writes")
 def _(EchoServer, *, rng, extra):
     from course_lib.scaling import raised_fd_limit
@@ -320,6 +335,7 @@ def _echo_check(EchoServer, rng, kinds, extra):
     spy = _SpyLoop(loop)
     server = Server(spy, EchoServer, transport_class=_no_write_transport())
     spy.server = server
+    _rude_clients(server.address, 3)
     runner = LoopThread(loop).start()
     clients = []
     final = None
