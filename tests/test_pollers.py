@@ -160,7 +160,7 @@ def test_bad_files_get_clear_errors():
         with pytest.raises(ValueError, match="invalid file descriptor -1"):
             loop.add_writer(-1, print)
         with pytest.raises(ValueError, match="callback_cost"):
-            Loop(poller="default", callback_cost=1)
+            Loop(poller="default", callback_cost=-1)
         assert loop.remove_reader(12345) is False  # as asyncio: removing what is not there says False
 
 
@@ -177,6 +177,15 @@ def test_spend_in_real_mode_burns_real_time():
         start = loop.time()
         loop.spend(0.01)
         assert loop.time() - start >= 0.01
+
+
+def test_callback_cost_on_the_real_clock_is_a_busy_wait_after_each_callback():
+    """The same knob as on the virtual clock: the poller spends it (a lower bound, never a wall-clock limit)."""
+    with Loop(poller="default", callback_cost=0.005) as loop:
+        loop.call_soon(abs, -1)
+        loop.step()
+        step = loop.step()
+        assert step.kind == "callback" and step.end - step.start >= 0.005
 
 
 @pytest.mark.parametrize("name", BACKENDS)
