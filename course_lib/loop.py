@@ -29,6 +29,7 @@ callback's exception is recorded in ``loop.errors`` instead of being logged.
 from __future__ import annotations
 
 import collections
+import itertools
 
 from course_lib import validate
 from course_lib.handles import CallbackStep, Handle, IdleStep, PollStep, StepRecord, TimerHandle
@@ -97,6 +98,13 @@ class Loop:
         handle = self._new_handle(fn, args, validate.seconds(when, "when"))
         self._timers.push(handle)
         return handle
+
+    def _new_handle(self, fn, args, when=None) -> Handle:
+        """A Handle for ``fn(*args)`` (a TimerHandle if ``when`` is given), if the loop is open."""
+        validate.callback(fn)
+        if self._closed:
+            raise RuntimeError("the loop is closed")
+        return Handle(fn, args, self) if when is None else TimerHandle(when, fn, args, self)
 
     def _timer_handle_cancelled(self, handle) -> None:
         """A timer was cancelled (asyncio's protocol): the heap counts it, and cleans up later."""
@@ -195,15 +203,15 @@ class Loop:
         Returns at the end of a batch, as asyncio does. More than ``max_steps`` steps raises
         ``TooManySteps``; ``None`` means the poller's ``runaway_limit`` (none on a real clock;
         on the virtual one a million, so an endless program stops instead of hanging)."""
-        if not callable(until):
-            until = validate.seconds(until, "until", optional=True)
+        condition = until if callable(until) else None
+        until = None if condition else validate.seconds(until, "until", optional=True)
         max_steps = self._poller.runaway_limit if max_steps is None else validate.count(max_steps, "max_steps")
         if self._closed:
             raise RuntimeError("the loop is closed")
-        self._until = None if callable(until) else until
+        self._until = until  # a time: _poll waits no longer than that
         steps, step = 0, self.step
         try:
-            while self._todo or not (self._stopping or self._reached(until)):
+            while self._todo and not self._ready[0]._cancelled or not self._run_over(condition):
                 if steps == max_steps:
                     raise TooManySteps(f"run() took {steps} steps and the loop still has work: the program may never "
                                        "finish (a callback that always reschedules itself?); pass a larger max_steps")
@@ -212,25 +220,25 @@ class Loop:
         finally:
             self._until, self._stopping = None, False
 
-    def _reached(self, until) -> bool:
-        """Between batches: has run() got where it was asked to go?"""
-        if until is None:  # nothing more can happen
-            return not self._ready and self.done
-        if callable(until):
-            return until() or (not self._ready and self.done)
-        return self._clock() >= until - self._resolution
+    def _run_over(self, condition) -> bool:
+        """Should run() return? Only between batches: no live callback of this one is left."""
+        if self._todo and any(not h._cancelled for h in itertools.islice(self._ready, self._todo)):
+            return False
+        if self._stopping:
+            return True
+        if self._until is not None:  # a time: the clock must get there, even if nothing happens
+            return self._clock() >= self._until - self._resolution
+        return (condition is not None and condition()) or (not self._ready and self.done)
 
     def stop(self) -> None:
-        """Make ``run()`` return at the end of the current batch."""
+        """Make ``run()`` return at the end of the current batch (at once if called before it)."""
         self._stopping = True
 
     @property
     def done(self) -> bool:
         """True when nothing more can ever happen: no callbacks, no timers, nothing to wait for."""
-        if self._closed:
-            return True
-        return (all(h._cancelled for h in self._ready) and self._timers.next_deadline() is None
-                and not self._poller.can_report())
+        return self._closed or (all(h._cancelled for h in self._ready) and self._timers.next_deadline() is None
+                                and not self._poller.can_report())
 
     # -- looking at it -----------------------------------------------------------------
     def add_instrument(self, instrument) -> None:
@@ -271,13 +279,6 @@ class Loop:
             elif s.timeout != 0 and s.end > s.start:  # a wait (polls that only look are left out)
                 segments.append(Segment("poll", "io", s.start - self._t0, s.end - self._t0, s.index))
         return Timeline(segments, title=title)
-
-    def _new_handle(self, fn, args, when=None) -> Handle:
-        """A Handle for ``fn(*args)`` (a TimerHandle if ``when`` is given), if the loop is open."""
-        validate.callback(fn)
-        if self._closed:
-            raise RuntimeError("the loop is closed")
-        return Handle(fn, args, self) if when is None else TimerHandle(when, fn, args, self)
 
     def close(self) -> None:
         """Forget every callback and release the poller (closing it twice is fine)."""

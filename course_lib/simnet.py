@@ -127,8 +127,7 @@ class SimSocket:
 
     def recv(self, n: int) -> bytes:
         """Up to ``n`` arrived bytes; b"" once the peer closed and all was read."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be an int >= 1 (max bytes to read), got {n!r}")
+        validate.count(n, "n", minimum=1, unit="max bytes to read")
         self._check_open()
         self.net._now()
         if self._inbox:
@@ -225,9 +224,7 @@ class EchoServer:
     def __init__(self, net: SimNetwork, address: str = "server:80", delay: float = 0.0, transform=None):
         if transform is not None and not callable(transform):
             raise TypeError(f"transform must be a function bytes -> bytes (e.g. bytes.upper), got {transform!r}")
-        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not delay >= 0:
-            raise ValueError(f"delay must be a number of seconds >= 0, got {delay!r}")
-        self.loop, self.delay, self.transform = net.loop, delay, transform or bytes
+        self.loop, self.delay, self.transform = net.loop, validate.seconds(delay, "delay", minimum=0), transform or bytes
         self.listener = net.listen(address)
         self.requests = 0
         self._out: dict = {}  # conn -> [bytes to send, answers still pending, client closed?]

@@ -30,7 +30,7 @@ class TimerHeap(list):
     def __init__(self):
         super().__init__()
         self._seq = 0
-        self._cancelled = 0  # cancelled timers still in the heap (asyncio's _timer_cancelled_count)
+        self._cancelled = 0  # how many timers in the heap are cancelled (asyncio's _timer_cancelled_count)
 
     def push(self, handle) -> None:
         self._seq += 1
@@ -62,7 +62,10 @@ class TimerHeap(list):
             handle = heapq.heappop(self)[2]
             handle._scheduled = False
             ready.append(handle)
-            due += not handle._cancelled
+            if handle._cancelled:
+                self._cancelled -= 1  # it leaves the heap, so it is no longer counted
+            else:
+                due += 1
         return due
 
     def pending(self) -> list:

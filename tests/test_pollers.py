@@ -10,7 +10,8 @@ import socket
 import pytest
 
 from course_lib.loop import Loop
-from course_lib.pollers import EVENT_READ, EVENT_WRITE, available_pollers, default_poller_name, make_poller
+from course_lib.pollers import EVENT_READ, EVENT_WRITE, Poller, available_pollers, default_poller_name, make_poller
+from course_lib.pollers.base import INTERFACE
 
 BACKENDS = available_pollers()
 
@@ -308,3 +309,48 @@ def test_real_loop_on_the_kqueue_poller(monkeypatch, pair):
         loop.call_later(0.01, a.send, b"hi")
         loop.run(max_steps=50)
         assert log == ["writable", b"hi"] and loop.done
+
+
+# --------------------------------------------------------------------------------------
+# the interface: every backend, the simulated one included, has all of it
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [*BACKENDS, "kqueue (stand-in)", "simulated"])
+def test_every_poller_implements_the_whole_interface(name, monkeypatch, pair):
+    """What ``pollers.base.INTERFACE`` names, every backend has, with the meaning the loop relies on."""
+    poller = _kqueue_poller(monkeypatch) if name.startswith("kqueue") else make_poller(name)
+    try:
+        missing = [attr for attr in INTERFACE if not hasattr(poller, attr)]
+        assert not missing
+        for method in ("register", "modify", "unregister", "events_for", "poll", "can_report", "key_for", "close",
+                       "time", "spend"):
+            assert callable(getattr(poller, method)), method
+        assert isinstance(poller.name, str) and isinstance(poller.simulated, bool)
+        assert poller.resolution > 0
+        assert poller.runaway_limit is None or (isinstance(poller.runaway_limit, int) and poller.runaway_limit > 0)
+        start = poller.time()
+        poller.spend(0.002)  # a busy wait on the wall clock, a jump on the virtual one: both at least this much
+        assert isinstance(start, float) and poller.time() - start >= 0.002
+        assert poller.can_report() is False and poller.poll(0) == []  # nothing watched: nothing could come
+        with pytest.raises(TypeError):
+            poller.key_for("not a file")
+        if not poller.simulated:
+            fd = poller.key_for(pair[1])
+            assert fd == pair[1].fileno() and poller.key_for(fd) == fd
+            poller.register(fd, EVENT_READ)
+            assert poller.can_report() and poller.events_for(fd) == EVENT_READ
+    finally:
+        poller.close()
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_real_pollers_share_the_wall_clock_and_write_only_how_they_wait(name):
+    """The clock, spend and key_for of a real backend are the base class's: only the waiting differs."""
+    poller = make_poller(name)
+    poller.close()
+    cls = type(poller)
+    for attr in ("time", "resolution", "spend", "key_for", "can_report", "simulated", "runaway_limit"):
+        assert getattr(cls, attr) is getattr(Poller, attr), attr
+    for attr in ("poll", "_add", "_change", "_remove"):
+        assert getattr(cls, attr) is not getattr(Poller, attr), attr

@@ -43,6 +43,11 @@ from course_lib import validate
 EVENT_READ = 1  # same values as selectors.EVENT_READ / EVENT_WRITE
 EVENT_WRITE = 2
 
+# Everything the loop may ask of a poller (a test checks that it asks nothing else, and
+# that every backend has all of it). ``name`` is only for showing: "select", "simulated".
+INTERFACE = ("register", "modify", "unregister", "events_for", "poll", "can_report", "key_for", "close",
+             "time", "resolution", "spend", "simulated", "runaway_limit", "name")
+
 
 def check_events(events) -> int:
     """Return ``events`` if it is a non-empty mask of EVENT_READ | EVENT_WRITE, else raise."""
