@@ -204,14 +204,14 @@ class Loop:
         ``TooManySteps``; ``None`` means the poller's ``runaway_limit`` (none on a real clock;
         on the virtual one a million, so an endless program stops instead of hanging)."""
         condition = until if callable(until) else None
-        until = None if condition else validate.seconds(until, "until", optional=True)
+        until = None if condition is not None else validate.seconds(until, "until", optional=True)
         max_steps = self._poller.runaway_limit if max_steps is None else validate.count(max_steps, "max_steps")
         if self._closed:
             raise RuntimeError("the loop is closed")
         self._until = until  # a time: _poll waits no longer than that
         steps, step = 0, self.step
         try:
-            while self._todo and not self._ready[0]._cancelled or not self._run_over(condition):
+            while (self._todo and not self._ready[0]._cancelled) or not self._run_over(condition):
                 if steps == max_steps:
                     raise TooManySteps(f"run() took {steps} steps and the loop still has work: the program may never "
                                        "finish (a callback that always reschedules itself?); pass a larger max_steps")

@@ -224,7 +224,8 @@ class EchoServer:
     def __init__(self, net: SimNetwork, address: str = "server:80", delay: float = 0.0, transform=None):
         if transform is not None and not callable(transform):
             raise TypeError(f"transform must be a function bytes -> bytes (e.g. bytes.upper), got {transform!r}")
-        self.loop, self.delay, self.transform = net.loop, validate.seconds(delay, "delay", minimum=0), transform or bytes
+        self.delay = validate.seconds(delay, "delay", minimum=0)
+        self.loop, self.transform = net.loop, transform or bytes
         self.listener = net.listen(address)
         self.requests = 0
         self._out: dict = {}  # conn -> [bytes to send, answers still pending, client closed?]
