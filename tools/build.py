@@ -49,8 +49,9 @@ FOLDERS = {  # folder of sources -> folder of their notebooks, relative to the r
 IGNORED_CELL_METADATA = {"execution"}  # timings nbclient records; never part of a source
 
 
-def pairs(root: Path = ROOT) -> list[tuple[Path, Path]]:
-    """(source, notebook) paths; one of the two may be missing."""
+def pairs(root: Path | None = None) -> list[tuple[Path, Path]]:
+    """(source, notebook) paths below ``root`` (this repository); one of the two may be missing."""
+    root = root or ROOT
     found = []
     for sources, notebooks in FOLDERS.items():
         names = {p.stem for p in (root / sources).glob("*.md")} | {p.stem for p in (root / notebooks).glob("*.ipynb")}
@@ -78,6 +79,13 @@ def read_source(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
+def _name(cell) -> str:
+    """How a message names a cell: its grade_id if it has one, and its first line."""
+    first = cell.source.strip().split("\n")[0][:50] if cell.source.strip() else "empty"
+    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+    return f"{grade_id}: {first!r}" if grade_id else repr(first)
+
+
 def _cell_metadata(cell) -> dict:
     return {k: v for k, v in cell.metadata.items() if k not in IGNORED_CELL_METADATA}
 
@@ -90,14 +98,15 @@ def differences(built: nbformat.NotebookNode, stored: nbformat.NotebookNode) -> 
     if len(built.cells) != len(stored.cells):
         found.append(f"{len(stored.cells)} cells, the source has {len(built.cells)}")
     for i, (want, got) in enumerate(zip(built.cells, stored.cells)):
-        where = f"cell {i} ({want.source.strip().splitlines()[0][:50] if want.source.strip() else 'empty'!r})"
+        where = f"cell {i} ({_name(want)})"
         if got.get("id") != want.id:
             found.append(f"{where}: id {got.get('id')!r}, expected {want.id!r}")
         if got.cell_type != want.cell_type:
             found.append(f"{where}: a {got.cell_type} cell, the source has {want.cell_type}")
         if got.source != want.source:
-            diff = difflib.unified_diff(want.source.splitlines(), got.source.splitlines(), "source", "notebook", lineterm="", n=0)
-            found.append(f"{where}: source differs\n    " + "\n    ".join(list(diff)[2:8]))
+            diff = list(difflib.unified_diff(want.source.split("\n"), got.source.split("\n"), lineterm="", n=0))[3:9]
+            shown = [line if line[1:] and line == line.rstrip() else repr(line) for line in diff]  # blanks visible
+            found.append(f"{where}: source differs (- source, + notebook)\n    " + "\n    ".join(shown))
         if _cell_metadata(got) != _cell_metadata(want):
             found.append(f"{where}: metadata {_cell_metadata(got)} != {_cell_metadata(want)}")
         if len(found) > 10:
@@ -105,8 +114,9 @@ def differences(built: nbformat.NotebookNode, stored: nbformat.NotebookNode) -> 
     return found
 
 
-def problems(root: Path = ROOT, chosen: list[tuple[Path, Path]] | None = None) -> list[str]:
+def problems(root: Path | None = None, chosen: list[tuple[Path, Path]] | None = None) -> list[str]:
     """Everything --check reports: missing halves of a pair, notebooks that differ from their source."""
+    root = root or ROOT
     found = []
     for source, notebook in pairs(root) if chosen is None else chosen:
         if not notebook.exists():
@@ -171,9 +181,9 @@ def build(source: Path, notebook: Path, run: bool = True, timeout: int = 180) ->
         print(f"{_shown(exercise)}: made from the solution")
 
 
-def select(names: list[str]) -> list[tuple[Path, Path]]:
+def select(names: list[str], root: Path | None = None) -> list[tuple[Path, Path]]:
     """The pairs a command line names: chapter numbers ("04") or paths of sources or notebooks."""
-    every = pairs()
+    every = pairs(root)
     if not names:
         return every
     chosen = []
@@ -189,16 +199,16 @@ def select(names: list[str]) -> list[tuple[Path, Path]]:
     return chosen
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, root: Path | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.build", description=__doc__.split("\n")[0])
     parser.add_argument("chapters", nargs="*", help="chapter numbers (04) or paths; default: every notebook")
     parser.add_argument("--no-execute", action="store_true", help="write cells from the sources without running them")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when a notebook differs from its source")
     parser.add_argument("--timeout", type=int, default=180, help="seconds a cell may run (default 180)")
     args = parser.parse_args(argv)
-    chosen = select(args.chapters)
+    chosen = select(args.chapters, root)
     if args.check:
-        found = problems(ROOT, chosen)
+        found = problems(root, chosen)
         for line in found:
             print(line, file=sys.stderr)
         if found:
