@@ -119,4 +119,4 @@ def test_check_command_exits_1_when_a_notebook_differs(tmp_path, capsys):
     assert build.main(["--check", "04"], root=tmp_path) == 0
     _edit(solution, lambda nb: nb.cells.pop())
     assert build.main(["--check", "04"], root=tmp_path) == 1
-    assert "differences" in capsys.readouterr().err
+    assert "out of date" in capsys.readouterr().err

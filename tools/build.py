@@ -141,7 +141,8 @@ def keep_outputs(built: nbformat.NotebookNode, stored: nbformat.NotebookNode) ->
             cell.outputs, cell.execution_count = match.outputs, match.execution_count
         else:
             missing += 1
-    built.metadata = {**stored.metadata, "kernelspec": built.metadata["kernelspec"]}
+    kept = {k: v for k, v in stored.metadata.items() if k != "jupytext"}  # jupytext's own notes stay in the source
+    built.metadata = {**kept, "kernelspec": built.metadata["kernelspec"]}
     return missing
 
 
@@ -189,7 +190,7 @@ def select(names: list[str], root: Path | None = None) -> list[tuple[Path, Path]
     chosen = []
     for name in names:
         if re.fullmatch(r"\d\d", name):
-            hits = [(s, n) for s, n in every if s.name.startswith(f"{name}_") and "fixtures" not in s.parts]
+            hits = [(s, n) for s, n in every if s.name.startswith(f"{name}_") and n.parent.name in ("notebooks", "solutions")]
         else:
             path = Path(name).resolve()
             hits = [(s, n) for s, n in every if path in (s, n)]
@@ -212,9 +213,9 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
         for line in found:
             print(line, file=sys.stderr)
         if found:
-            print(f"{len(found)} differences: edit the source, then `python -m tools.build NN`", file=sys.stderr)
+            print("out of date: edit the source, then run `python -m tools.build NN`", file=sys.stderr)
         stale = 0
-        if not args.chapters:
+        if not args.chapters and root in (None, ROOT):
             from course_lib import exercises
 
             stale = exercises.main(["--check"])
