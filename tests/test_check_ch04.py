@@ -145,34 +145,22 @@ blocking = SOL.blocking_sum_of_squares
 blank_chunks = BLANK.chunked_sum_of_squares
 
 
-def chunked_with_call_later(loop, numbers, work, done, chunk=20):
-    total = 0
+class _LoopWith:
+    """The student's loop with call_soon replaced: the notebook's answer, made wrong in one way."""
 
-    def step(start):
-        nonlocal total
-        for x in numbers[start:start + chunk]:
-            total += work(x)
-        if start + chunk < len(numbers):
-            loop.call_later(0.05, step, start + chunk)
-        else:
-            done(total)
+    def __init__(self, loop, call_soon):
+        self._loop, self.call_soon = loop, call_soon
 
-    step(0)
+    def __getattr__(self, name):
+        return getattr(self._loop, name)
 
 
-def chunked_by_direct_recursion(loop, numbers, work, done, chunk=20):
-    total = 0
+def chunked_with_call_later(loop, numbers, work, done):
+    chunked(_LoopWith(loop, lambda fn, *args: loop.call_later(0.05, fn, *args)), numbers, work, done)
 
-    def step(start):
-        nonlocal total
-        for x in numbers[start:start + chunk]:
-            total += work(x)
-        if start + chunk < len(numbers):
-            step(start + chunk)
-        else:
-            done(total)
 
-    step(0)
+def chunked_by_direct_recursion(loop, numbers, work, done):
+    chunked(_LoopWith(loop, lambda fn, *args: fn(*args)), numbers, work, done)
 
 
 def forgets_the_empty_list(loop, numbers, work, done, chunk=20):
@@ -240,19 +228,21 @@ def fetch_all_as_object(loop, net, address, requests, on_done):
 
 
 def one_read_each(loop, net, address, requests, on_done):
+    """Takes what one recv() returns for a whole reply."""
     sock = net.connect(address)
-    replies = []
+    unsent, replies = list(requests), []
 
     def on_readable():
         replies.append(sock.recv(1024))
-        if len(replies) < len(requests):
-            sock.send(requests[len(replies)])
-        else:
-            loop.remove_reader(sock)
-            sock.close()
-            on_done(replies)
+        del unsent[0]
+        if unsent:
+            sock.send(unsent[0])
+            return
+        loop.remove_reader(sock)
+        sock.close()
+        on_done(replies)
 
-    sock.send(requests[0])
+    sock.send(unsent[0])
     loop.add_reader(sock, on_readable)
 
 
