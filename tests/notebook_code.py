@@ -8,9 +8,10 @@
 
 A cell is named by its nbgrader ``grade_id`` (every cell of a solution or an exercise has one)
 or by a function or class that it alone defines (``"Loop1"``: a lecture's cells have no
-grade_id); ``"setup"`` is a lecture's first code cell, its imports. ``cells`` runs the named cells whole, in the order given, in one fresh module;
-``definitions`` runs only their imports, functions and classes, and leaves out the statements
-that demonstrate them (a server started, a measurement printed). Both return that module.
+grade_id); ``"setup"`` is a lecture's first code cell, its imports. ``cells`` runs the named
+cells whole, in the order given, in one fresh module; ``definitions`` runs only their imports,
+functions and classes, and leaves out the statements that demonstrate them (a server started,
+a measurement printed). Both return that module.
 Line magics (``%matplotlib inline``) are skipped: they only set up the notebook's front end.
 
 It reads the stored notebooks; tests/test_sources.py proves they equal their sources. It is
