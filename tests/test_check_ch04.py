@@ -2,14 +2,18 @@
 on a blank one and on the typical wrong ones. The references agree with asyncio and the course loop."""
 
 import heapq
-import itertools
 import random
-from collections import deque
 
 import pytest
 
 from course_lib.check import CheckFailed, check
 from course_lib.check import ch04
+from notebook_code import definitions
+
+SOLUTION, EXERCISE = "solutions/04_event_loop_callbacks", "exercises/04_event_loop_callbacks"
+ANSWERS = ("setup", "ready_loop", "timers_answer", "predict_answer", "client_answer", "chunks_measure", "chunks_answer")
+SOL = definitions(SOLUTION, *ANSWERS)       # the notebook's given code and its answers
+BLANK = definitions(EXERCISE, *ANSWERS)     # the same cells as the student gets them
 
 
 def fails(exercise_id, obj, *hint_words):
@@ -28,56 +32,8 @@ def passes(exercise_id, obj, capsys):
 
 
 # ---------------------------------------------------------------- 04.timers
-class ReadyLoop:  # the base class the notebook gives
-    def __init__(self):
-        self.now = 0.0
-        self._ready = deque()
-        self._timers = []
-        self._seq = itertools.count()
-
-    def time(self):
-        return self.now
-
-    def call_soon(self, fn, *args):
-        self._ready.append((fn, args))
-
-    def run_once(self):
-        if self._ready:
-            timeout = 0
-        else:
-            deadline = self._next_timer()
-            if deadline is None:
-                return
-            timeout = max(0.0, deadline - self.now)
-        self.now += timeout
-        self._move_due_timers()
-        for _ in range(len(self._ready)):
-            fn, args = self._ready.popleft()
-            fn(*args)
-
-
-class TimerLoop(ReadyLoop):
-    def call_later(self, delay, fn, *args):
-        heapq.heappush(self._timers, (self.now + delay, next(self._seq), fn, args))
-
-    def _next_timer(self):
-        return self._timers[0][0] if self._timers else None
-
-    def _move_due_timers(self):
-        while self._timers and self._timers[0][0] <= self.now:
-            when, seq, fn, args = heapq.heappop(self._timers)
-            self._ready.append((fn, args))
-
-
-class Blank(ReadyLoop):
-    def call_later(self, delay, fn, *args):
-        raise NotImplementedError()
-
-    def _next_timer(self):
-        raise NotImplementedError()
-
-    def _move_due_timers(self):
-        raise NotImplementedError()
+TimerLoop = SOL.TimerLoop      # on the notebook's given ReadyLoop
+Blank = BLANK.TimerLoop
 
 
 class NoTieBreak(TimerLoop):
@@ -164,18 +120,14 @@ def test_plain_asyncio_leaves_equal_deadlines_unordered():
 
 # ---------------------------------------------------------------- 04.predict
 def test_predict(capsys):
-    passes("04.predict", lambda: ["A", "B", "C", "D", "F", "G", "E"], capsys)
+    passes("04.predict", SOL.predicted_order, capsys)
     fails("04.predict", lambda: ["A", "C", "B", "D", "F", "G", "E"], "position 2", "next iteration")
     fails("04.predict", lambda: ["A", "B", "D", "C", "F", "G", "E"], "position 3", "call_later(0")
     fails("04.predict", lambda: ["A", "B", "C", "D", "G", "F", "E"], "position 5", "clock moves on")
     fails("04.predict", lambda: ["A", "B", "C", "D", "F", "E", "G"], "position 6", "same deadline")
     fails("04.predict", lambda: ["A", "B"], "exactly once")
     fails("04.predict", lambda: "ABCDFGE", "list of names")
-
-    def blank():
-        raise NotImplementedError()
-
-    fails("04.predict", blank, "not written yet")
+    fails("04.predict", BLANK.predicted_order, "not written yet")
 
 
 def test_predict_program_is_the_same_on_plain_asyncio_and_the_course_loop():
@@ -188,53 +140,27 @@ def test_predict_program_is_the_same_on_plain_asyncio_and_the_course_loop():
 
 
 # ---------------------------------------------------------------- 04.chunks
-def chunked(loop, numbers, work, done, chunk=20):
-    total = 0
-
-    def step(start):
-        nonlocal total
-        for x in numbers[start:start + chunk]:
-            total += work(x)
-        if start + chunk < len(numbers):
-            loop.call_soon(step, start + chunk)
-        else:
-            done(total)
-
-    step(0)
+chunked = SOL.chunked_sum_of_squares
+blocking = SOL.blocking_sum_of_squares
+blank_chunks = BLANK.chunked_sum_of_squares
 
 
-def blocking(loop, numbers, work, done):
-    done(sum(work(x) for x in numbers))
+class _LoopWith:
+    """The student's loop with call_soon replaced: the notebook's answer, made wrong in one way."""
+
+    def __init__(self, loop, call_soon):
+        self._loop, self.call_soon = loop, call_soon
+
+    def __getattr__(self, name):
+        return getattr(self._loop, name)
 
 
-def chunked_with_call_later(loop, numbers, work, done, chunk=20):
-    total = 0
-
-    def step(start):
-        nonlocal total
-        for x in numbers[start:start + chunk]:
-            total += work(x)
-        if start + chunk < len(numbers):
-            loop.call_later(0.05, step, start + chunk)
-        else:
-            done(total)
-
-    step(0)
+def chunked_with_call_later(loop, numbers, work, done):
+    chunked(_LoopWith(loop, lambda fn, *args: loop.call_later(0.05, fn, *args)), numbers, work, done)
 
 
-def chunked_by_direct_recursion(loop, numbers, work, done, chunk=20):
-    total = 0
-
-    def step(start):
-        nonlocal total
-        for x in numbers[start:start + chunk]:
-            total += work(x)
-        if start + chunk < len(numbers):
-            step(start + chunk)
-        else:
-            done(total)
-
-    step(0)
+def chunked_by_direct_recursion(loop, numbers, work, done):
+    chunked(_LoopWith(loop, lambda fn, *args: fn(*args)), numbers, work, done)
 
 
 def forgets_the_empty_list(loop, numbers, work, done, chunk=20):
@@ -257,10 +183,6 @@ def wrong_sum(loop, numbers, work, done):
     chunked(loop, numbers, work, lambda total: done(total + 1))
 
 
-def blank_chunks(loop, numbers, work, done):
-    raise NotImplementedError()
-
-
 def test_chunks_pass(capsys):
     passes("04.chunks", chunked, capsys)
 
@@ -279,25 +201,8 @@ def test_chunks_fail_with_hint(wrong, words):
 
 
 # ---------------------------------------------------------------- 04.client
-def fetch_all(loop, net, address, requests, on_done):
-    sock = net.connect(address)
-    replies, reply = [], bytearray()
-
-    def on_readable():
-        reply.extend(sock.recv(1024))
-        if not reply.endswith(b"\n"):
-            return
-        replies.append(bytes(reply))
-        reply.clear()
-        if len(replies) < len(requests):
-            sock.send(requests[len(replies)])
-        else:
-            loop.remove_reader(sock)
-            sock.close()
-            on_done(replies)
-
-    sock.send(requests[0])
-    loop.add_reader(sock, on_readable)
+fetch_all = SOL.fetch_all
+blank_fetch_all = BLANK.fetch_all
 
 
 def fetch_all_as_object(loop, net, address, requests, on_done):
@@ -323,19 +228,21 @@ def fetch_all_as_object(loop, net, address, requests, on_done):
 
 
 def one_read_each(loop, net, address, requests, on_done):
+    """Takes what one recv() returns for a whole reply."""
     sock = net.connect(address)
-    replies = []
+    unsent, replies = list(requests), []
 
     def on_readable():
         replies.append(sock.recv(1024))
-        if len(replies) < len(requests):
-            sock.send(requests[len(replies)])
-        else:
-            loop.remove_reader(sock)
-            sock.close()
-            on_done(replies)
+        del unsent[0]
+        if unsent:
+            sock.send(unsent[0])
+            return
+        loop.remove_reader(sock)
+        sock.close()
+        on_done(replies)
 
-    sock.send(requests[0])
+    sock.send(unsent[0])
     loop.add_reader(sock, on_readable)
 
 
@@ -437,10 +344,6 @@ def busy_waiting(loop, net, address, requests, on_done):
         replies.append(reply)
     sock.close()
     on_done(replies)
-
-
-def blank_fetch_all(loop, net, address, requests, on_done):
-    raise NotImplementedError()
 
 
 @pytest.mark.parametrize("right", [fetch_all, fetch_all_as_object])
