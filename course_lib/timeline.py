@@ -35,6 +35,7 @@ import math
 from dataclasses import dataclass
 
 from course_lib import validate
+from course_lib.models import run_event_driven, run_sequential, run_threaded
 from course_lib.segments import Segment, Timeline
 
 __all__ = ["Segment", "Timeline", "plot_timeline", "plot_models", "render_timeline_svg",
@@ -145,8 +146,6 @@ def plot_models(tasks, cores: int = 1, quantum: float = 0.5, figsize=None, timel
     dict ``{title: Timeline}``; then ``tasks`` is only used for the row order.
     """
     import matplotlib.pyplot as plt
-
-    from course_lib.models import run_event_driven, run_sequential, run_threaded
 
     if timelines is None:
         cores = validate.count(cores, "cores", minimum=1)

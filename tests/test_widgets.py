@@ -9,7 +9,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "browser" / "fixtures"))
 from fakeloop import FakeLoop, forty_event_loop  # noqa: E402
 
-from course_lib.widgets import Stepper, render_state, render_timeline_svg  # noqa: E402
+from course_lib.stepview import render_state  # noqa: E402
+from course_lib.timeline import render_timeline_svg  # noqa: E402
+from course_lib.widgets import Stepper  # noqa: E402
 
 
 def fresh_states(n):
