@@ -91,8 +91,10 @@ def render_state(snapshot: dict) -> str:
                      + " · ".join(f"{_esc(k)} = {_esc(v)}" for k, v in others) + "</div>")
     clock = snapshot.get("clock")
     unit = " s" if isinstance(clock, float) else ""
-    head = f"<div style='font-family:monospace;margin-bottom:4px'>clock = {_esc(_num(clock))}{unit}</div>" if clock is not None else ""
-    return f"<div class='edp-stepper-state' style='font-family:sans-serif;font-size:13px;line-height:1.35'>{head}<div>{''.join(parts)}</div></div>"
+    head = "" if clock is None else \
+        f"<div style='font-family:monospace;margin-bottom:4px'>clock = {_esc(_num(clock))}{unit}</div>"
+    return (f"<div class='edp-stepper-state' style='font-family:sans-serif;font-size:13px;line-height:1.35'>"
+            f"{head}<div>{''.join(parts)}</div></div>")
 
 
 def render_line(text: str) -> str:
@@ -102,7 +104,8 @@ def render_line(text: str) -> str:
 
 def render_status(steps: int, done: bool, running: bool) -> str:
     """The short status beside the buttons: how many steps, done, running."""
-    return f"<span style='margin-left:8px'>step {steps}{' · done' if done else ''}{' · running' if running else ''}</span>"
+    flags = (" · done" if done else "") + (" · running" if running else "")
+    return f"<span style='margin-left:8px'>step {steps}{flags}</span>"
 
 
 def render_title(title: str | None) -> str:

@@ -48,7 +48,8 @@ def parse(thread: str, program) -> tuple:
     """Turn one thread's program (a list of lines, or one string) into Instructions."""
     lines = program.splitlines() if isinstance(program, str) else program
     if isinstance(lines, (bytes, dict)) or not hasattr(lines, "__iter__"):
-        raise ProgramError(f"thread {thread!r}: a program is a list of instruction strings, got {type(program).__name__}")
+        raise ProgramError(f"thread {thread!r}: a program is a list of instruction strings, "
+                           f"got {type(program).__name__}")
     out = []
     for n, line in enumerate(lines, 1):
         if not isinstance(line, str):
@@ -67,7 +68,8 @@ def parse(thread: str, program) -> tuple:
         for a, k in zip(args, kinds):
             if not (_NAME.match(a) or (k == "src" and _INT.match(a))):
                 raise ProgramError(f"{where}: {a!r} is not a {'name or number' if k == 'src' else 'name'}")
-        out.append(Instruction(op, tuple(int(a) if _INT.match(a) else a for a in args), f"{op} {', '.join(args)}".strip(), n))
+        values = tuple(int(a) if _INT.match(a) else a for a in args)
+        out.append(Instruction(op, values, f"{op} {', '.join(args)}".strip(), n))
     return tuple(out)
 
 
@@ -83,12 +85,14 @@ def _check(programs: dict, memory: dict) -> None:
             kinds = _OPERANDS[ins.op]
             for a, k in zip(ins.args, kinds):
                 if k == "var" and a not in memory:
-                    raise ProgramError(f"{where}: unknown shared variable {a!r}; memory has {', '.join(memory) or 'nothing'}")
+                    known = ", ".join(memory) or "nothing"
+                    raise ProgramError(f"{where}: unknown shared variable {a!r}; memory has {known}")
                 if k == "src" and isinstance(a, str) or k == "reg" and ins.op != "load":
                     if a in memory:
                         raise ProgramError(f"{where}: {a!r} is a shared variable; load it into a register first")
                     if a not in regs:
-                        raise ProgramError(f"{where}: register {a!r} has no value yet; set it with 'load {a}, <variable>'")
+                        raise ProgramError(f"{where}: register {a!r} has no value yet; "
+                                           f"set it with 'load {a}, <variable>'")
             if ins.op == "load":
                 if ins.args[0] in memory:
                     raise ProgramError(f"{where}: {ins.args[0]!r} is a shared variable, not a register; "

@@ -164,7 +164,7 @@ class Scheduler:
     def timeline(self) -> Timeline:
         """One time unit per step: the thread that stepped runs; blocked threads wait; ready ones are hatched."""
         segs = []
-        for k, (thread, pc, ins, before) in enumerate(self.history):
+        for k, (thread, pc, _, before) in enumerate(self.history):
             segs.append(Segment(thread, "cpu", k, k + 1, step=pc))
             for t, s in before.items():
                 kind = "ready" if s == "ready" else "blocked" if s.startswith("blocked") else None
@@ -198,7 +198,8 @@ class SearchResult:
         if self.schedule is None:
             return f"no bad schedule: all {self.explored:,} possible schedules end well" if self.exhaustive else \
                 f"no bad schedule in {n} (not a proof: others may exist)"
-        return f"{self.problem} after schedule {', '.join(self.schedule)} (memory {self.memory}; found after exploring {n})"
+        return (f"{self.problem} after schedule {', '.join(self.schedule)} "
+                f"(memory {self.memory}; found after exploring {n})")
 
 
 def interleavings(programs: dict, memory: dict | None = None, limit: int = 200_000):

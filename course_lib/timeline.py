@@ -97,7 +97,8 @@ def _mpl_style(kind: str, colour: str) -> dict:
     return style
 
 
-def plot_timeline(timeline: Timeline, ax=None, title: str | None = None, xmax: float | None = None, legend: bool = True):
+def plot_timeline(timeline: Timeline, ax=None, title: str | None = None, xmax: float | None = None,
+                  legend: bool = True):
     """Draw ``timeline`` on ``ax`` (a new figure if None), one row per task. Returns the axes."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
@@ -113,7 +114,8 @@ def plot_timeline(timeline: Timeline, ax=None, title: str | None = None, xmax: f
     for s in timeline.segments:
         if s.duration <= 0:  # an instant (a callback on a virtual clock): a diamond
             if s.kind == "cpu":
-                ax.plot([s.start], [rows[s.task]], marker="D", markersize=7, color=colours[s.task], markeredgecolor="black")
+                ax.plot([s.start], [rows[s.task]], marker="D", markersize=7, color=colours[s.task],
+                        markeredgecolor="black")
             continue
         ax.broken_barh([(s.start, s.duration)], (rows[s.task] - 0.3, 0.6), **_mpl_style(s.kind, colours[s.task]))
         if s.kind not in STYLE and s.duration > 0.04 * max(timeline.makespan, 1e-9):
@@ -224,7 +226,8 @@ def render_timeline_svg(timeline: Timeline | None, clock=None, new=(), points=()
     plot_w = width - left - 14
     height = top + row_h * len(tasks) + 30
     x = lambda t: left + plot_w * t / xmax  # noqa: E731
-    out = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' font-family='sans-serif' font-size='11'>"]
+    out = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+           "font-family='sans-serif' font-size='11'>"]
     for t in _ticks(xmax):
         out.append(f"<line x1='{x(t):.1f}' y1='{top}' x2='{x(t):.1f}' y2='{height - 24}' stroke='#e4e4e4'/>")
         out.append(f"<text x='{x(t):.1f}' y='{height - 12}' text-anchor='middle' fill='#444'>{t:.4g}</text>")
@@ -240,13 +243,15 @@ def render_timeline_svg(timeline: Timeline | None, clock=None, new=(), points=()
         if s in new:
             style.update({"stroke": HIGHLIGHT, "stroke-width": "2"})
         attrs = " ".join(f"{k}='{v}'" for k, v in style.items())
-        out.append(f"<rect x='{x(s.start):.1f}' y='{y}' width='{w:.1f}' height='{h}' {attrs}><title>{_esc(s.task)} {_esc(s.kind)} "
-                   f"{s.start:.4g}-{s.end:.4g} s</title></rect>")
+        out.append(f"<rect x='{x(s.start):.1f}' y='{y}' width='{w:.1f}' height='{h}' {attrs}>"
+                   f"<title>{_esc(s.task)} {_esc(s.kind)} {s.start:.4g}-{s.end:.4g} s</title></rect>")
     for step, c in points:
         colour = HIGHLIGHT if step == len(points) - 1 else PALETTE[0]
-        out.append(f"<circle cx='{x(c):.1f}' cy='{top + row_h / 2}' r='4' fill='{colour}'><title>step {step} at {c:.4g} s</title></circle>")
+        out.append(f"<circle cx='{x(c):.1f}' cy='{top + row_h / 2}' r='4' fill='{colour}'>"
+                   f"<title>step {step} at {c:.4g} s</title></circle>")
     if clock is not None:
-        out.append(f"<line x1='{x(clock):.1f}' y1='{top}' x2='{x(clock):.1f}' y2='{height - 24}' stroke='{HIGHLIGHT}' stroke-dasharray='4,3'/>")
+        out.append(f"<line x1='{x(clock):.1f}' y1='{top}' x2='{x(clock):.1f}' y2='{height - 24}' "
+                   f"stroke='{HIGHLIGHT}' stroke-dasharray='4,3'/>")
     out.append("</svg>")
     kinds = {s.kind for s in segs}
     key = [f"{look.words}: {look.label}" for kind, look in STYLE.items() if kind in kinds]

@@ -131,7 +131,8 @@ class TriggerDemo:
     def step(self) -> _Event:
         """Advance one event: an arrival, a wait that returns, or one ``recv``."""
         if self.done:
-            return self._say("nothing more can happen" + (f": {len(self.sock)} bytes are stuck" if self.stalled else ""))
+            stuck = f": {len(self.sock)} bytes are stuck" if self.stalled else ""
+            return self._say("nothing more can happen" + stuck)
         if self.pending and self.pending[0][0] <= self.clock:
             return self._arrive()
         if self.state == "wait":
@@ -145,12 +146,13 @@ class TriggerDemo:
         return self._recv()
 
     def snapshot(self) -> dict:
+        reader = "drain to EAGAIN" if self.drain else f"one recv({self.read_size}) per report"
+        new = " (new since last report)" if self.sock.edge and self.mode == "edge" else ""
         return {
             "clock": int(self.clock) if self.clock == int(self.clock) else self.clock,  # ms; an int: no "s" unit shown
-            "mode": f"{self.mode}-triggered, " + ("drain to EAGAIN" if self.drain else f"one recv({self.read_size}) per report")
-            + " (clock in ms)",
-            "kernel buffer": f"{len(self.sock)} bytes" + (" (new since last report)" if self.sock.edge and self.mode == "edge" else ""),
-            "program": {"wait": "in epoll_wait", "read": "reading"}[self.state] + ("" if not self.stalled else ": STALLED"),
+            "mode": f"{self.mode}-triggered, {reader} (clock in ms)",
+            "kernel buffer": f"{len(self.sock)} bytes{new}",
+            "program": {"wait": "in epoll_wait", "read": "reading"}[self.state] + (": STALLED" if self.stalled else ""),
             "received": f"{self.received} of {self.total} bytes",
             "arrivals to come": [f"t={t:g} ms: {n} bytes" for t, n in self.pending],
         }
@@ -207,4 +209,5 @@ class TriggerDemo:
         return line
 
     def __repr__(self) -> str:
-        return f"TriggerDemo({self.mode!r}, drain={self.drain}, received {self.received}/{self.total}, clock {self.clock:g})"
+        return (f"TriggerDemo({self.mode!r}, drain={self.drain}, received {self.received}/{self.total}, "
+                f"clock {self.clock:g})")

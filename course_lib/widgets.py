@@ -56,7 +56,8 @@ __all__ = ["Stepper"]
 class Stepper:
     """Step, run, go back and reset a steppable; see the module docstring."""
 
-    def __init__(self, factory_or_steppable, *, interval: float = 0.5, title: str | None = None, max_steps: int = 10_000):
+    def __init__(self, factory_or_steppable, *, interval: float = 0.5, title: str | None = None,
+                 max_steps: int = 10_000):
         import ipywidgets as w
 
         obj = factory_or_steppable
@@ -168,9 +169,11 @@ class Stepper:
             self._obj.step()
         self._history, self._snapshots = old_history, old_snaps
         now = steppable.snapshot(self._obj)
-        warn = "" if now == old_snaps[-1] else " (warning: the replay did not reach the same state; is the run deterministic?)"
+        warn = "" if now == old_snaps[-1] else \
+            " (warning: the replay did not reach the same state; is the run deterministic?)"
         self._snapshots[-1] = now
-        self._refresh((f"back to step {target}: " + (old_history[-1] if old_history else "the start")) + warn, stepped=True)
+        where = old_history[-1] if old_history else "the start"
+        self._refresh(f"back to step {target}: {where}{warn}", stepped=True)
 
     def reset(self):
         """A fresh steppable from the factory, at step 0."""
@@ -274,7 +277,8 @@ class Stepper:
 
     def _repr_mimebundle_(self, **kwargs):
         data = self.widget._repr_mimebundle_(**kwargs)
-        data["text/plain"] = f"Stepper({type(self._obj).__name__}, step {len(self._history)}{', done' if self.done else ''})"
+        done = ", done" if self.done else ""
+        data["text/plain"] = f"Stepper({type(self._obj).__name__}, step {len(self._history)}{done})"
         data["text/html"] = self.static_html()
         return data
 

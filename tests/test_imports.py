@@ -129,8 +129,8 @@ def test_known_circles_are_still_there_or_removed_from_the_list():
 def test_drawing_is_apart_from_the_data():
     """Whoever makes timelines imports the data module, never the drawing one."""
     graph = import_graph()
-    producers = ["course_lib.models", "course_lib.tracer", "course_lib.threadsim", "course_lib.triggers", "course_lib.loop"]
-    for name in producers:
+    for name in ["course_lib.models", "course_lib.tracer", "course_lib.threadsim", "course_lib.triggers",
+                 "course_lib.loop"]:
         assert "course_lib.timeline" not in graph[name], f"{name} imports the drawing module"
         assert "course_lib.widgets" not in graph[name], f"{name} imports the Stepper"
 
