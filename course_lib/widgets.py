@@ -53,6 +53,7 @@ from course_lib.timeline import render_timeline_svg
 
 __all__ = ["Stepper"]
 
+
 class Stepper:
     """Step, run, go back and reset a steppable; see the module docstring."""
 
