@@ -34,7 +34,7 @@ import time as _time
 
 from course_lib.handles import CallbackStep, Handle, PollStep, Step, TimerHandle, check_callback, check_number, describe
 from course_lib.pollers import EVENT_READ, EVENT_WRITE, Poller, make_poller
-from course_lib.timeline import Segment, Timeline
+from course_lib.segments import Segment, Timeline
 
 __all__ = ["Loop", "Handle", "TimerHandle", "Step", "TooManySteps"]
 
