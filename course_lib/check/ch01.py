@@ -14,6 +14,8 @@ from course_lib.models import run_event_driven, run_sequential, run_threaded
 from course_lib.timeline import Timeline
 from course_lib.workload import Task, cpu, io
 
+__all__ = ["check_predict", "check_bounds", "check_workloads", "check_event_loop"]
+
 TOL = 1e-6
 
 
