@@ -17,7 +17,6 @@ import os
 import queue
 import secrets
 import select
-import signal
 import subprocess
 import sys
 import threading
@@ -25,7 +24,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course_lib.grade.limits import Limits, PidsCgroup, descendants, reap
+from course_lib.grade.limits import Limits
+from course_lib.grade.processes import clean_up
 
 COLUMNS = ["submission", "student", "notebook", "score", "max_score", "status", "detail", "checks", "seconds"]
 SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", ".git"}
@@ -110,25 +110,15 @@ class Worker:
         return {"status": "error", "detail": "the grader's worker process died"}
 
     def kill(self, cgroup_name: str | None = None):
+        """Kill the worker with everything it started, and the pids cgroup of its notebook."""
         if self.proc is None:
             return
-        for pid in [*descendants(self.proc.pid), self.proc.pid]:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        if cgroup_name:
-            from course_lib.grade.limits import _cgroup_parents
-
-            for parent in _cgroup_parents():
-                if (parent / cgroup_name).exists():
-                    PidsCgroup(parent / cgroup_name).destroy()
+        clean_up(self.proc.pid, cgroups=cgroup_name or "", include_root=True)
         try:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
             pass
         self.proc = None
-        reap()
 
     def close(self):
         if self.proc is not None and self.proc.poll() is None:
