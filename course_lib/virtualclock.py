@@ -46,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
+import inspect
 import itertools
 import selectors
 from dataclasses import dataclass, field
@@ -161,8 +162,8 @@ def record(program, *, fifo_ties: bool = False) -> Recording:
     """Run ``program(loop, log)`` on a fresh ``VirtualClockLoop`` until nothing can happen.
 
     ``program`` schedules callbacks on ``loop`` and may return a coroutine (or any
-    awaitable), which is then run to completion as with ``run_until_complete``; its
-    exception, if any, is raised here. ``log(event)`` appends ``(event, loop.time())`` to
+    awaitable; an ``async def program`` does), which is then run to completion as with
+    ``run_until_complete``; its exception, if any, is raised here. ``log(event)`` appends ``(event, loop.time())`` to
     the recording's ``events``.
     """
     if not validate.is_coroutine_function(program):  # an ``async def program(loop, log)`` is welcome too
@@ -173,7 +174,7 @@ def record(program, *, fifo_ties: bool = False) -> Recording:
     recording = Recording()
     try:
         main = program(loop, lambda event: recording.events.append((event, loop.time())))
-        if main is None:
+        if not inspect.isawaitable(main):  # a program of callbacks (whatever it returned)
             loop.run_forever()
         else:
             task = asyncio.ensure_future(main, loop=loop)
