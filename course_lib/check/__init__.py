@@ -88,7 +88,8 @@ def _find(exercise_id: object) -> registry.Exercise:
         return registry.lookup(exercise_id)
     except LookupError:
         same_chapter = registry.exercise_ids(exercise_id[:2])
-        raise CheckFailed(f"there is no exercise {exercise_id!r}; this chapter has {', '.join(same_chapter) or 'none'}") from None
+        known = ", ".join(same_chapter) or "none"
+        raise CheckFailed(f"there is no exercise {exercise_id!r}; this chapter has {known}") from None
 
 
 def _seed(exercise_id: str) -> int:
@@ -120,10 +121,12 @@ def check(exercise_id: str, *objects, extra: bool = False, seed: int | None = No
     except NotImplementedError:
         hint = "not written yet: replace `raise NotImplementedError()` with your code, run that cell, then this one."
     except RecursionError:
-        hint = "your code recursed without end (RecursionError): look for a function that calls itself or a callback that reschedules itself at once."
+        hint = ("your code recursed without end (RecursionError): look for a function that calls itself "
+                "or a callback that reschedules itself at once.")
     except Exception as error:  # the student's code raised: name it, don't dump a traceback
         message = str(error).splitlines()[0][:200] if str(error) else ""
-        hint = f"your code raised {type(error).__name__}{': ' + message if message else ''}{_where(error.__traceback__)}"
+        said = f": {message}" if message else ""
+        hint = f"your code raised {type(error).__name__}{said}{_where(error.__traceback__)}"
     else:
         results.append(CheckResult(exercise_id, True, summary or ""))
         _note_pass(exercise_id)

@@ -198,10 +198,12 @@ def _wait_case(wait_for_data, delay, reply):
             sock.setblocking(False)
             outcome = run_in_thread(wait_for_data, sock, timeout=TIMEOUT, on_timeout=lambda: _hard_close(sock),
                                     grace=5, name="wait_for_data")
-            value, error, finished, cpu, wall = outcome.value, outcome.error, outcome.finished, outcome.cpu, outcome.wall
+            value, error, finished = outcome.value, outcome.error, outcome.finished
+            cpu, wall = outcome.cpu, outcome.wall
         finally:
             _hard_close(sock)
-    expect(finished, f"wait_for_data did not return within {TIMEOUT:g} s although the server answered after {delay:g} s")
+    expect(finished,
+           f"wait_for_data did not return within {TIMEOUT:g} s although the server answered after {delay:g} s")
     expect(not isinstance(error, BlockingIOError),
            "recv raised BlockingIOError: the socket is non-blocking and nothing had arrived yet; wait first")
     _raise_student_error(error)
@@ -211,7 +213,8 @@ def _wait_case(wait_for_data, delay, reply):
         expect(len(value) > 0 and reply.startswith(bytes(value)),
                f"wait_for_data returned {_short(value)}, but the server sent {_short(reply)}")
     else:
-        expect(value == b"", f"the server closed without sending anything; wait_for_data should return b'', got {_short(value)}")
+        expect(value == b"",
+               f"the server closed without sending anything; wait_for_data should return b'', got {_short(value)}")
     expect(sock.eagain <= 2,
            f"while waiting, recv came back empty (EAGAIN) {sock.eagain} times: that is polling. "
            "Let the kernel wait: make the socket blocking, or wait with select, then recv once")
@@ -261,7 +264,8 @@ def _normalise(answer):
 def check_io_models(io_models, *, rng, extra):
     expect(callable(io_models), "pass your function itself: check('02.io_models', io_models)")
     answers = io_models()
-    expect(isinstance(answers, dict), f"io_models() must return a dict like {{'A': 'blocking', ...}}, got {type(answers).__name__}")
+    expect(isinstance(answers, dict),
+           f"io_models() must return a dict like {{'A': 'blocking', ...}}, got {type(answers).__name__}")
     missing = [k for k in _SNIPPET_HINTS if k not in answers]
     expect(not missing, f"no answer for snippet{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
     for key in _SNIPPET_HINTS:
@@ -269,5 +273,6 @@ def check_io_models(io_models, *, rng, extra):
                f"{key}: {answers[key]!r} is not one of {', '.join(IO_MODELS)}")
     wrong = [k for k, (want, _) in _SNIPPET_HINTS.items() if _normalise(answers[k]) != want]
     if wrong:
-        raise CheckFailed(f"{len(_SNIPPET_HINTS) - len(wrong)} of {len(_SNIPPET_HINTS)} right. {_SNIPPET_HINTS[wrong[0]][1]}")
+        right = len(_SNIPPET_HINTS) - len(wrong)
+        raise CheckFailed(f"{right} of {len(_SNIPPET_HINTS)} right. {_SNIPPET_HINTS[wrong[0]][1]}")
     return f"all {len(_SNIPPET_HINTS)} snippets classified"

@@ -192,7 +192,8 @@ def check_atomic_counter(Counter, *, rng, extra):
                      "even when fn fails (`with self._lock:` does that)")
     if outcome.error is not None:
         raise outcome.error
-    expect(counter.value == 16, f"after a failing fn the value should be unchanged (then +1 -> 16), got {counter.value!r}")
+    expect(counter.value == 16,
+           f"after a failing fn the value should be unchanged (then +1 -> 16), got {counter.value!r}")
 
     threads, per_thread = 8, 40 if not extra else 100
     counter = _lingering(Counter)()
@@ -202,8 +203,11 @@ def check_atomic_counter(Counter, *, rng, extra):
         return v + 1
 
     returned = []  # list.append is atomic: every value update() returned, from every thread
-    workers = [threading.Thread(target=lambda: [returned.append(counter.update(slow_increment)) for _ in range(per_thread)],
-                                daemon=True, name=f"check-03-{i}") for i in range(threads)]
+    def hammer():
+        for _ in range(per_thread):
+            returned.append(counter.update(slow_increment))
+
+    workers = [threading.Thread(target=hammer, daemon=True, name=f"check-03-{i}") for i in range(threads)]
     start = time.monotonic()
     for w in workers:
         w.start()

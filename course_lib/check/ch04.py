@@ -47,7 +47,8 @@ def _drive_mini_loop(loop_class, program, max_iterations: int = 500) -> list:
         loop.run_once()
     else:
         raise CheckFailed(
-            f"the loop was still busy after {max_iterations} iterations: does _move_due_timers move (and remove) every timer whose deadline is <= self.now?"
+            f"the loop was still busy after {max_iterations} iterations: does _move_due_timers move (and remove) "
+            "every timer whose deadline is <= self.now?"
         )
     return events
 
@@ -74,7 +75,8 @@ def _compare_runs(plan, got, want) -> None:
                 "run in the order they were scheduled (that is what the tie-break counter is for)."
             )
         raise CheckFailed(
-            f"callback number {i + 1} should be {describe(plan, w[0])} at t={w[1]:g}, yours ran {g[0]!r} at t={g[1]:g}. "
+            f"callback number {i + 1} should be {describe(plan, w[0])} at t={w[1]:g}, "
+            f"yours ran {g[0]!r} at t={g[1]:g}. "
             "Order in one iteration: callbacks already queued first, then the timers that are due, by deadline."
         )
     if len(got) < len(want):
@@ -83,7 +85,8 @@ def _compare_runs(plan, got, want) -> None:
             f"{describe(plan, missing)} never ran: does _next_timer return the earliest deadline while timers are left?"
         )
     if len(got) > len(want):
-        raise CheckFailed(f"{got[len(want)][0]!r} ran twice: a timer must leave the heap when it moves to the ready queue.")
+        raise CheckFailed(
+            f"{got[len(want)][0]!r} ran twice: a timer must leave the heap when it moves to the ready queue.")
 
 
 @exercise("04.timers", "Timers on a heap with a tie-break")
@@ -91,7 +94,8 @@ def check_timers(loop_class, *, rng, extra):
     expect(isinstance(loop_class, type), f"pass the class itself (TimerLoop), not {type(loop_class).__name__}")
     cases = [random_program(rng, rng.randint(4, 12)) for _ in range(60 if extra else 25)]
     # a hand-made case first: equal deadlines, scheduled in a known order
-    cases.insert(0, [(None, "later", 1, "a"), (None, "later", 1, "b"), (None, "soon", None, "c"), ("c", "later", 0, "d")])
+    cases.insert(0, [(None, "later", 1, "a"), (None, "later", 1, "b"), (None, "soon", None, "c"),
+                     ("c", "later", 0, "d")])
     wanted = [virtualclock.record(program_from_plan(p), fifo_ties=True).events for p in cases]
 
     def student():
@@ -108,7 +112,8 @@ def check_timers(loop_class, *, rng, extra):
                 raise
         return results
 
-    got_all = run_in_thread(student, timeout=10, name="timers").result(f"your loop did not finish within 10 s: {ENDLESS}")
+    outcome = run_in_thread(student, timeout=10, name="timers")
+    got_all = outcome.result(f"your loop did not finish within 10 s: {ENDLESS}")
     for plan, got, want in zip(cases, got_all, wanted):
         _compare_runs(plan, got, want)
     return f"{len(cases)} random programs ran in asyncio's order at asyncio's times"
@@ -196,12 +201,15 @@ def check_chunks(function, *, rng, extra):
         want = sum(x * x for x in numbers)
         expect(results, f"done(total) was never called for a list of {size} numbers")
         expect(len(results) == 1, f"done was called {len(results)} times for {size} numbers; call it once, at the end")
-        expect(sorted(calls) == sorted(numbers), f"call work(x) exactly once for each number: {len(calls)} calls for {size} numbers")
-        expect(results[0][0] == want, f"for {size} numbers done got {results[0][0]!r}, expected the sum of squares {want}")
+        expect(sorted(calls) == sorted(numbers),
+               f"call work(x) exactly once for each number: {len(calls)} calls for {size} numbers")
+        expect(results[0][0] == want,
+               f"for {size} numbers done got {results[0][0]!r}, expected the sum of squares {want}")
         expect(
             late <= MAX_LATE + 1e-9,
             f"with {size} numbers the heartbeat was {late:.2f} s late: one callback ran {longest:.2f} s. "
-            "Keep each chunk under the 50 ms heartbeat period and call_soon the next chunk from the end of the current one (chunks queued together run in one batch).",
+            "Keep each chunk under the 50 ms heartbeat period and call_soon the next chunk from the end of the "
+            "current one (chunks queued together run in one batch).",
         )
         need = size * WORK_COST
         expect(
@@ -232,7 +240,8 @@ def _run_clients(fetch_all, rng, jobs, sockets):
     try:
         loop.run(max_steps=100_000)
     except TooManySteps:
-        raise CheckFailed("the loop never ran out of work: are you polling with call_soon? Let add_reader call you when data is there.") from None
+        raise CheckFailed("the loop never ran out of work: are you polling with call_soon? "
+                          "Let add_reader call you when data is there.") from None
     if loop.errors:
         raise loop.errors[0].error
     return results, server, loop
@@ -259,26 +268,35 @@ def check_client(fetch_all, *, rng, extra):
             for sock in sockets:
                 sock.close()
 
-        outcome = run_in_thread(_run_clients, fetch_all, rng, jobs, sockets, timeout=5, on_timeout=unstick, name="client")
+        outcome = run_in_thread(_run_clients, fetch_all, rng, jobs, sockets, timeout=5, on_timeout=unstick,
+                                name="client")
         results, server, loop = outcome.result(
             "the loop did not finish within 5 s: a callback never returned. "
             "Don't wait in a loop for data: return, and add_reader calls you again.")
-        expect(len(sockets) == len(jobs), f"{len(jobs)} calls of fetch_all opened {len(sockets)} connections; connect once per call")
-        expect(not server.overlapped, "send the next request only after the whole reply to the previous one has arrived")
+        expect(len(sockets) == len(jobs),
+               f"{len(jobs)} calls of fetch_all opened {len(sockets)} connections; connect once per call")
+        expect(not server.overlapped,
+               "send the next request only after the whole reply to the previous one has arrived")
         for job, result in zip(jobs, results):
             want = [b"ECHO " + request.upper() for request in job]
-            expect(result, f"on_done was never called for a list of {len(job)} request{'s'[:len(job) != 1]}: read until each reply ends with b'\\n'")
-            expect(len(result) == 1, f"on_done was called {len(result)} times for one list of requests; call it once, at the end")
+            expect(result, f"on_done was never called for a list of {len(job)} request{'s'[:len(job) != 1]}: "
+                           "read until each reply ends with b'\\n'")
+            expect(len(result) == 1,
+                   f"on_done was called {len(result)} times for one list of requests; call it once, at the end")
             got = result[0]
             expect(isinstance(got, list), f"call on_done with a list of replies (bytes), got {_short(got)}")
             for i, (g, w) in enumerate(zip(got, want)):
                 if g != w and isinstance(g, (bytes, bytearray)) and w.startswith(g):
-                    raise CheckFailed(f"reply {i + 1} was {_short(bytes(g))}, only the start of {_short(w)}: a reply comes in pieces, keep reading until b'\\n'")
+                    raise CheckFailed(f"reply {i + 1} was {_short(bytes(g))}, only the start of {_short(w)}: "
+                                      "a reply comes in pieces, keep reading until b'\\n'")
                 if g != w:
-                    mixed = " Several clients run at once: keep each one's state in its own closure or object, not in globals." if clients > 1 else ""
+                    mixed = (" Several clients run at once: keep each one's state in its own closure or object, "
+                             "not in globals.") if clients > 1 else ""
                     raise CheckFailed(f"reply {i + 1} was {_short(g)}, expected {_short(w)}.{mixed}")
             expect(len(got) == len(want), f"{len(job)} requests but on_done got {len(got)} replies")
-        expect(server.served == sum(map(len, jobs)), f"the server got {server.served} request lines, expected {sum(map(len, jobs))}")
+        requests = sum(map(len, jobs))
+        expect(server.served == requests, f"the server got {server.served} request lines, expected {requests}")
         expect(all(s.closed for s in sockets), "close the socket once the last reply is complete")
-        expect(not [k for k in loop.snapshot()["readers"] if k.startswith("client")], "remove your reader before closing the socket")
+        expect(not [k for k in loop.snapshot()["readers"] if k.startswith("client")],
+               "remove your reader before closing the socket")
     return "several clients at once, replies read across partial reads, requests one at a time, sockets closed"

@@ -53,11 +53,13 @@ def check_wait_readable(wait_readable, *, rng, extra):
                 "wait_readable(socks, 0.5) did not return within 3 s")
             expect(isinstance(got, list), f"wait_readable must return a list of sockets, got {type(got).__name__}")
             want = [socks[i] for i in chosen]
-            why = " (a socket whose peer closed is readable too: recv would return b'' at once)" if closed is not None else ""
+            why = (" (a socket whose peer closed is readable too: recv would return b'' at once)"
+                   if closed is not None else "")
             expect(
                 got == want,
                 f"with data waiting on sockets {chosen} of {len(socks)} you returned positions "
-                f"{[socks.index(s) if s in socks else s for s in got]}; return the readable ones, in the order given{why}",
+                f"{[socks.index(s) if s in socks else s for s in got]}; "
+                f"return the readable ones, in the order given{why}",
             )
             still = select.select([socks[i] for i in chosen], [], [], 0)[0]
             expect(len(still) == len(chosen), "wait_readable must only wait, not read: the data was gone afterwards")
@@ -67,9 +69,12 @@ def check_wait_readable(wait_readable, *, rng, extra):
             b.close()
         pairs = [socket.socketpair() for _ in range(3)]
         outcome = run_in_thread(wait_readable, [a for a, _ in pairs], 0.2, timeout=3.0)
-        got, took = outcome.result("wait_readable(socks, 0.2) with nothing to read did not return within 3 s"), outcome.wall
-        expect(got == [], f"with nothing to read wait_readable(socks, 0.2) must return [] after the timeout, got {got!r}")
-        expect(took >= 0.15, f"with nothing to read wait_readable(socks, 0.2) returned after {took:.3f} s: wait for the timeout")
+        got = outcome.result("wait_readable(socks, 0.2) with nothing to read did not return within 3 s")
+        took = outcome.wall
+        expect(got == [],
+               f"with nothing to read wait_readable(socks, 0.2) must return [] after the timeout, got {got!r}")
+        expect(took >= 0.15,
+               f"with nothing to read wait_readable(socks, 0.2) returned after {took:.3f} s: wait for the timeout")
         # data arriving later: must wake up at once, not at the timeout
         a, b = pairs[0]
         timer = threading.Timer(0.1, b.send, (b"late",))
@@ -80,8 +85,10 @@ def check_wait_readable(wait_readable, *, rng, extra):
         finally:
             timer.cancel()
             timer.join()
-        expect(got == [a], f"data arrived on socket 0 while waiting; you returned {len(got)} sockets, expected only socket 0")
-        expect(took < 1.0, f"data arrived after 0.1 s but wait_readable returned after {took:.1f} s: return as soon as one is ready")
+        expect(got == [a],
+               f"data arrived on socket 0 while waiting; you returned {len(got)} sockets, expected only socket 0")
+        expect(took < 1.0, f"data arrived after 0.1 s but wait_readable returned after {took:.1f} s: "
+                           "return as soon as one is ready")
     finally:
         for a, b in pairs:
             a.close()
@@ -128,11 +135,14 @@ def check_drain(on_readable, *, rng, extra):
                 continue
             before = sock.sim.eagain_calls
             try:
-                data = run_in_thread(on_readable, sock, timeout=5.0).result("on_readable(sock) did not return within 5 s")
+                outcome = run_in_thread(on_readable, sock, timeout=5.0)
+                data = outcome.result("on_readable(sock) did not return within 5 s")
             except _Runaway:
                 data = None
-            expect(not sock.runaway, "on_readable kept calling recv without end: stop at the first BlockingIOError (or b'')")
-            expect(isinstance(data, (bytes, bytearray)), f"on_readable must return the bytes it read, got {type(data).__name__}")
+            expect(not sock.runaway,
+                   "on_readable kept calling recv without end: stop at the first BlockingIOError (or b'')")
+            expect(isinstance(data, (bytes, bytearray)),
+                   f"on_readable must return the bytes it read, got {type(data).__name__}")
             got += data
             left = len(sock.sim.buffer)
             expect(
@@ -141,8 +151,10 @@ def check_drain(on_readable, *, rng, extra):
                 "no new report will come for them; call recv until it raises BlockingIOError",
             )
             extra_eagain = sock.sim.eagain_calls - before - (0 if sock.sim.eof else 1)
-            expect(extra_eagain <= 0, "on_readable called recv again after it raised BlockingIOError: stop at the first EAGAIN")
-        expect(bytes(got) == bytes(sent), f"the bytes you returned differ from those that arrived ({len(got)} vs {len(sent)} bytes): return every chunk, in order")
+            expect(extra_eagain <= 0,
+                   "on_readable called recv again after it raised BlockingIOError: stop at the first EAGAIN")
+        expect(bytes(got) == bytes(sent), f"the bytes you returned differ from those that arrived "
+                                          f"({len(got)} vs {len(sent)} bytes): return every chunk, in order")
     return f"{30 if extra else 12} random runs of arrivals"
 
 
@@ -207,7 +219,8 @@ def _run_echo(EchoServer, rng, kinds, extra):
                 continue
             if c.got != c.payload[: len(c.got)]:
                 server_failed()
-                raise CheckFailed(f"client {c.n} got bytes back that it never sent, or in the wrong order: echo every byte, in order, once")
+                raise CheckFailed(f"client {c.n} got bytes back that it never sent, or in the wrong order: "
+                                  "echo every byte, in order, once")
             if len(c.got) < len(c.payload):
                 server_failed()
                 stuck = sum(1 for x in clients if x.kind != "vanish" and len(x.got) < len(x.payload))
@@ -237,8 +250,9 @@ def _run_echo(EchoServer, rng, kinds, extra):
             "Call loop.remove_writer once the buffer is empty",
         )
         server_failed()
-    except socket.timeout:
-        raise CheckFailed("a new client waited 5 s for its echo: is the server still serving after the crowd?") from None
+    except TimeoutError:
+        raise CheckFailed(
+            "a new client waited 5 s for its echo: is the server still serving after the crowd?") from None
     finally:
         if final is not None:
             final.close()

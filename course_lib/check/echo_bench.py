@@ -92,7 +92,8 @@ class RawTransport(Transport):
 
 # ---------------------------------------------------------------- the clients' side
 class Client:
-    """One client of the crowd: ``kind`` is small, big, slow (reads only every few ms) or vanish (resets mid-message)."""
+    """One client of the crowd; ``kind`` is small, big, slow (reads only every few ms) or vanish (resets
+    mid-message)."""
 
     def __init__(self, n, kind, payload, rcvbuf):
         self.n, self.kind, self.payload = n, kind, payload

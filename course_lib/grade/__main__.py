@@ -82,7 +82,8 @@ def parse_args(argv):
     p.add_argument("--memory", type=_number(validate.count, minimum=1), default=d.memory_mib, metavar="MiB",
                    help="address space per process and resident memory in total (default %(default)s)")
     p.add_argument("--max-procs", type=_number(validate.count, minimum=1), default=d.max_procs, metavar="N",
-                   help=f"processes a notebook may run at once (default %(default)s; threads and processes: {d.max_tasks})")
+                   help="processes a notebook may run at once "
+                        f"(default %(default)s; threads and processes: {d.max_tasks})")
     p.add_argument("--max-output", type=_number(validate.count, minimum=1), default=d.max_output, metavar="BYTES",
                    help="text a notebook may print, tracebacks included (default %(default)s); "
                         "pictures and other rich output may take 20 times that")

@@ -166,7 +166,8 @@ def grade_all(subs: list[Submission], course: Path, limits: Limits, jobs: int, h
                 solution = course / "solutions" / sub.notebook
                 job = {"notebook": str(sub.path.resolve()), "solution": str(solution.resolve()),
                        "limits": limits.to_dict(), "hidden": hidden, "sys_path": sys_path, "mpl_dir": str(mpl_dir),
-                       "use_cgroup": use_cgroup, "preload": preload, "cgroup_name": f"edp-grade-{os.getpid()}-{secrets.token_hex(4)}"}
+                       "use_cgroup": use_cgroup, "preload": preload,
+                       "cgroup_name": f"edp-grade-{os.getpid()}-{secrets.token_hex(4)}"}
                 started = time.monotonic()
                 sub.result = worker.grade(job, per_job)
                 sub.result.setdefault("seconds", round(time.monotonic() - started, 2))
@@ -215,7 +216,8 @@ def write_csv(subs: list[Submission], out: Path) -> None:
 def feedback_text(sub: Submission) -> str:
     r = sub.result
     lines = [f"# Feedback: {sub.notebook} ({sub.submission})", "",
-             f"Score: {float(r.get('score', 0)):g} of {float(r.get('max_score', 0)):g} points. Status: {r.get('status')}.",
+             f"Score: {float(r.get('score', 0)):g} of {float(r.get('max_score', 0)):g} points. "
+             f"Status: {r.get('status')}.",
              f"{r.get('detail', '')}", ""]
     for c in r.get("checks", []):
         lines.append(f"## {c['grade_id']}: {c['score']:g} of {c['points']:g} points")

@@ -25,8 +25,9 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable, NamedTuple
+from typing import NamedTuple
 
 __all__ = ["ProcStat", "stat", "pss", "all_pids", "descendants", "kill", "kill_all", "reap", "set_subreaper",
            "PidsCgroup", "clean_up"]
@@ -156,7 +157,7 @@ class PidsCgroup:
         if (v1 / "cgroup.procs").exists():
             parents.append(v1)
         try:  # v2: our own cgroup, if the pids controller is delegated below it
-            line = next(l for l in Path("/proc/self/cgroup").read_text().splitlines() if l.startswith("0::"))
+            line = next(x for x in Path("/proc/self/cgroup").read_text().splitlines() if x.startswith("0::"))
             for mount in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/unified")):
                 here = mount / line[3:].lstrip("/")
                 if "pids" in (here / "cgroup.subtree_control").read_text().split():
@@ -166,7 +167,7 @@ class PidsCgroup:
         return parents
 
     @classmethod
-    def create(cls, name: str, max_tasks: int) -> "PidsCgroup | None":
+    def create(cls, name: str, max_tasks: int) -> PidsCgroup | None:
         """A new cgroup allowing ``max_tasks`` threads and processes, or None if none can be made here."""
         for parent in cls.parents():
             path = parent / name
@@ -185,7 +186,7 @@ class PidsCgroup:
         return None
 
     @classmethod
-    def matching(cls, pattern: str) -> list["PidsCgroup"]:
+    def matching(cls, pattern: str) -> list[PidsCgroup]:
         """The existing cgroups whose name matches ``pattern`` (a glob such as ``edp-grade-42-*``)."""
         return [cls(path) for parent in cls.parents() for path in sorted(parent.glob(pattern)) if path.is_dir()]
 

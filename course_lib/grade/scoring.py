@@ -56,7 +56,8 @@ def cell_errors(nb, labels):
     for cell, label in zip(nb.cells, labels):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
-                errors.append({"label": label, "ename": str(out.get("ename", "")), "evalue": str(out.get("evalue", ""))[:200]})
+                errors.append({"label": label, "ename": str(out.get("ename", "")),
+                               "evalue": str(out.get("evalue", ""))[:200]})
     return errors
 
 
@@ -92,7 +93,8 @@ def result_row(built, client, watchdog, crash, exit_code, reports, forged, hidde
         score = g.points * fraction if g.points > 1 else (g.points if fraction == 1 else 0.0)
         cell_error = next((f"{e['ename']}: {e['evalue']}" for e in errors if e["label"] == f"cell {g.grade_id}"), "")
         checks.append({
-            "grade_id": g.grade_id, "points": g.points, "score": round(score, 2), "passed": passed, "runs": len(expected),
+            "grade_id": g.grade_id, "points": g.points, "score": round(score, 2), "passed": passed,
+            "runs": len(expected),
             "results": [{"key": k, "run": i, "hidden": i > 0, "reported": r is not None,
                          "passed": bool(r and r[0]), "hint": r[1] if r else ""} for (k, i), r in zip(expected, got)],
             "error": cell_error,
@@ -110,7 +112,8 @@ def result_row(built, client, watchdog, crash, exit_code, reports, forged, hidde
             f"exit code {exit_code}" if exit_code is not None else "no exit code"
         status, detail = "error", f"the kernel died ({how}), e.g. os._exit() or a crash; later cells did not run"
     elif crash is not None:
-        status, detail = "error", f"grading stopped: {type(crash).__name__}: {str(crash).splitlines()[0][:150] if str(crash) else ''}"
+        said = str(crash).splitlines()[0][:150] if str(crash) else ""
+        status, detail = "error", f"grading stopped: {type(crash).__name__}: {said}"
     elif timed_out:
         status, detail = "timeout", f"{timed_out[0]} ran longer than {limits.cell_timeout:g} s and was interrupted"
     elif memory:
@@ -129,7 +132,8 @@ def result_row(built, client, watchdog, crash, exit_code, reports, forged, hidde
         detail = summary
         if failed:
             first = failed[0]
-            hint = next((r["hint"] for r in first["results"] if r["reported"] and not r["passed"]), "") or first["error"] or "no result"
+            hint = next((r["hint"] for r in first["results"] if r["reported"] and not r["passed"]), "")
+            hint = hint or first["error"] or "no result"
             detail += f"; {first['grade_id']}: {hint}"
     if forged:
         detail += f"; ignored {forged} forged report lines"
@@ -139,5 +143,6 @@ def result_row(built, client, watchdog, crash, exit_code, reports, forged, hidde
         detail += "; threads started by the notebook were running during the checks"
     if built.notes:
         detail += "; " + "; ".join(built.notes)
-    return row(status, detail, total, max_total, checks=checks, cell_errors=[e for e in errors if e["label"].startswith(("your cell", "answer"))],
+    students = [e for e in errors if e["label"].startswith(("your cell", "answer"))]
+    return row(status, detail, total, max_total, checks=checks, cell_errors=students,
                 seconds=round(seconds, 2), peak_procs=watchdog.peak_procs, cgroup=bool(watchdog.cgroup))

@@ -32,7 +32,6 @@ from course_lib.grade.processes import PidsCgroup, clean_up, set_subreaper
 from course_lib.grade.scoring import read_reports, result_row, row
 from course_lib.grade.zygote import Zygote
 
-
 MAX_NOTEBOOK_BYTES = 50 * 2**20  # an exercise notebook is kilobytes; anything this big is not one
 
 
@@ -131,10 +130,11 @@ def grade(job: dict) -> dict:
         cgroup = PidsCgroup.create(job.get("cgroup_name") or f"edp-grade-{os.getpid()}-{secrets.token_hex(3)}",
                                    limits.max_tasks) if job.get("use_cgroup", True) else None
         sys_path = [str(p) for p in job.get("sys_path", [])]
+        inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         env = {
             "HOME": str(work), "IPYTHONDIR": str(private / "ipython"), "MPLBACKEND": "Agg",
             "MPLCONFIGDIR": job.get("mpl_dir") or str(private / "mpl"), "EDP_PROGRESS_FILE": "",
-            "PYTHONPATH": os.pathsep.join(sys_path + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]),
+            "PYTHONPATH": os.pathsep.join(sys_path + inherited),
             "MALLOC_ARENA_MAX": "2", "PYTHONDONTWRITEBYTECODE": "1",
             "JUPYTER_RUNTIME_DIR": str(private / "runtime"), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         }

@@ -188,7 +188,8 @@ class Zygote:
         import tempfile
 
         self.folder = tempfile.mkdtemp(prefix="edp-grade-zygote-")
-        keep = ("PYTHONPATH", "MPLBACKEND", "MPLCONFIGDIR", "EDP_PROGRESS_FILE", "MALLOC_ARENA_MAX", "PYTHONDONTWRITEBYTECODE")
+        keep = ("PYTHONPATH", "MPLBACKEND", "MPLCONFIGDIR", "EDP_PROGRESS_FILE", "MALLOC_ARENA_MAX",
+                "PYTHONDONTWRITEBYTECODE")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "course_lib.grade.zygote", "serve", self.socket_path],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.folder,
