@@ -56,7 +56,7 @@ def is_exercise_id(value: object) -> bool:
 
 def register(exercise_id: str, title: str, function: Callable) -> Exercise:
     """Make ``function`` the check of ``exercise_id`` (replacing any earlier one)."""
-    if not is_exercise_id(exercise_id):
+    if not is_exercise_id(validate.text(exercise_id, "exercise_id")):
         raise ValueError(f"exercise_id must look like '01.makespan', got {exercise_id!r}")
     entry = _exercises[exercise_id] = Exercise(exercise_id, str(title), validate.callback(function, "function"))
     return entry

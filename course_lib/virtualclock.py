@@ -107,7 +107,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
     """asyncio's selector event loop on a ``VirtualSelector``'s clock (see the module's docstring)."""
 
     def __init__(self, *, fifo_ties: bool = False, selector: VirtualSelector | None = None):
-        self.clock = VirtualSelector() if selector is None else selector
+        self.clock = VirtualSelector() if selector is None else selector  # where the time is kept
         super().__init__(self.clock)
         self.fifo_ties = bool(fifo_ties)
         self.errors: list[BaseException] = []  # what asyncio would have logged, in order
@@ -163,12 +163,14 @@ def record(program, *, fifo_ties: bool = False) -> Recording:
 
     ``program`` schedules callbacks on ``loop`` and may return a coroutine (or any
     awaitable; an ``async def program`` does), which is then run to completion as with
-    ``run_until_complete``; its exception, if any, is raised here. ``log(event)`` appends ``(event, loop.time())`` to
-    the recording's ``events``.
+    ``run_until_complete``; its exception, if any, is raised here. ``log(event)`` appends
+    ``(event, loop.time())`` to the recording's ``events``.
     """
     if not validate.is_coroutine_function(program):  # an ``async def program(loop, log)`` is welcome too
         validate.callback(program, "program")
-    outer = asyncio.events._get_running_loop()  # Jupyter's loop, if this thread runs one
+    # asyncio exports these two for loops that run inside another one; the outer loop is
+    # Jupyter's, if this thread runs one, and it waits (blocked in this call) until we are done
+    outer = asyncio.events._get_running_loop()
     asyncio.events._set_running_loop(None)
     loop = VirtualClockLoop(fifo_ties=fifo_ties)
     recording = Recording()

@@ -34,6 +34,8 @@ def test_lookup_refuses_unknown_and_malformed_ids():
 def test_register_checks_its_arguments():
     with pytest.raises(ValueError, match="exercise_id must look like"):
         registry.register("ninety-nine", "", print)
+    with pytest.raises(TypeError, match="exercise_id must be a string"):
+        registry.register(99, "", print)
     with pytest.raises(TypeError, match="function must be callable"):
         registry.register("99.bad", "", "not a function")
 
