@@ -3,9 +3,9 @@
 What it is: the checks behind ``exercises/04_event_loop_callbacks.ipynb``.
 
 - ``04.timers``  the student's ``call_later`` and the timer part of one iteration, on the
-  minimal loop of the notebook. Random programs of callbacks (many timers share a deadline)
-  run on the student's loop and on **real asyncio driven by a virtual clock**; the order of
-  the callbacks and the time each one ran must be the same.
+  minimal loop of the notebook. Random programs of callbacks (``programs.py``; many timers
+  share a deadline) run on the student's loop and on **real asyncio driven by a virtual
+  clock** (``course_lib.virtualclock``); the order and time of every callback must agree.
 - ``04.predict`` the student's written prediction of the order in which a given program's
   callbacks run, compared with what asyncio (on a virtual clock) actually does.
 - ``04.chunks``  a long computation split into chunks with ``call_soon`` so that timers stay
@@ -13,9 +13,6 @@ What it is: the checks behind ``exercises/04_event_loop_callbacks.ipynb``.
 - ``04.client``  a callback-chained client for the simulated ``LineServer`` (``course_lib.simnet``):
   connect, then for each request send it and read the reply across partial reads, then close;
   on the virtual clock with random latencies and chunking, several clients at once.
-
-The programs of callbacks that 04.timers and 04.predict run are in ``course_lib/check/programs.py``;
-asyncio on a virtual clock is ``course_lib.virtualclock``.
 
 What it is not: a copy of the answers. The expected behaviour is computed by running the same
 program on asyncio, so the check agrees with the real thing, not with one solution.
