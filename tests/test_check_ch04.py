@@ -6,8 +6,9 @@ import random
 
 import pytest
 
+from course_lib import virtualclock
 from course_lib.check import CheckFailed, check
-from course_lib.check import ch04
+from course_lib.check import ch04, programs
 from notebook_code import definitions
 
 SOLUTION, EXERCISE = "solutions/04_event_loop_callbacks", "exercises/04_event_loop_callbacks"
@@ -98,24 +99,24 @@ def test_fifo_asyncio_reference_agrees_with_the_course_loop_and_with_asyncio_wit
 
     rng = random.Random(7)
     for _ in range(80):
-        plan = ch04._random_program(rng, rng.randint(3, 12))
-        program = ch04._program_from_plan(plan)
+        plan = programs.random_program(rng, rng.randint(3, 12))
+        program = programs.program_from_plan(plan)
         loop, log = Loop(), []
         program(loop, lambda label: log.append((label, loop.time())))
         loop.run()
-        want = ch04.run_on_asyncio(program, fifo_ties=True)
+        want = virtualclock.record(program, fifo_ties=True).events
         assert log == want
         assert ch04._drive_mini_loop(TimerLoop, program) == want
         times = [t for _, t in want]
         if len(set(times)) == len(times):  # no two callbacks at one time: plain asyncio agrees too
-            assert ch04.run_on_asyncio(program) == want
+            assert virtualclock.record(program).events == want
 
 
 def test_plain_asyncio_leaves_equal_deadlines_unordered():
     plan = [(None, "later", 1, "a"), (None, "later", 1, "b"), (None, "soon", None, "c"), ("c", "later", 0, "d")]
-    program = ch04._program_from_plan(plan)
-    assert [x for x, _ in ch04.run_on_asyncio(program)] == ["c", "d", "b", "a"]
-    assert [x for x, _ in ch04.run_on_asyncio(program, fifo_ties=True)] == ["c", "d", "a", "b"]
+    program = programs.program_from_plan(plan)
+    assert [x for x, _ in virtualclock.record(program).events] == ["c", "d", "b", "a"]
+    assert [x for x, _ in virtualclock.record(program, fifo_ties=True).events] == ["c", "d", "a", "b"]
 
 
 # ---------------------------------------------------------------- 04.predict
@@ -134,9 +135,9 @@ def test_predict_program_is_the_same_on_plain_asyncio_and_the_course_loop():
     from course_lib.loop import Loop
 
     loop, log = Loop(), []
-    ch04.predict_program(loop, lambda label: log.append((label, loop.time())))
+    programs.predict_program(loop, lambda label: log.append((label, loop.time())))
     loop.run()
-    assert log == ch04.run_on_asyncio(ch04.predict_program) == ch04.run_on_asyncio(ch04.predict_program, fifo_ties=True)
+    assert log == virtualclock.record(programs.predict_program).events == virtualclock.record(programs.predict_program, fifo_ties=True).events
 
 
 # ---------------------------------------------------------------- 04.chunks
