@@ -34,7 +34,7 @@ import itertools
 from course_lib import validate
 from course_lib.handles import CallbackStep, Handle, IdleStep, PollStep, StepRecord, TimerHandle
 from course_lib.pollers import EVENT_READ, EVENT_WRITE, Poller, make_poller
-from course_lib.timeline import Segment, Timeline
+from course_lib.segments import Segment, Timeline
 from course_lib.timers import TimerHeap
 from course_lib.waiters import Waiters
 

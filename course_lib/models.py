@@ -29,11 +29,10 @@ differences between the models easy to see.
 from __future__ import annotations
 
 import heapq
-import math
 from collections import deque
-from numbers import Integral, Real
 
-from course_lib.timeline import Segment, Timeline
+from course_lib import validate
+from course_lib.segments import Segment, Timeline
 from course_lib.workload import check_tasks
 
 __all__ = ["run_sequential", "run_threaded", "run_event_driven"]
@@ -104,25 +103,15 @@ class _Thread:
         return False
 
 
-def _check_threaded_args(cores, quantum, switch_cost):
-    if isinstance(cores, bool) or not isinstance(cores, Integral) or cores < 1:
-        raise ValueError(f"cores must be a whole number >= 1, got {cores!r}")
-    for name, value, low in (("quantum", quantum, "> 0"), ("switch_cost", switch_cost, ">= 0")):
-        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-            raise TypeError(f"{name} must be a number of seconds {low}, got {value!r}")
-    if quantum <= 0:
-        raise ValueError(f"quantum must be a number of seconds > 0, got {quantum!r}")
-    if switch_cost < 0:
-        raise ValueError(f"switch_cost must be a number of seconds >= 0, got {switch_cost!r}")
-
-
 def run_threaded(tasks, cores: int = 1, quantum: float = 0.5, switch_cost: float = 0.0) -> Timeline:
     """One thread per task on ``cores`` processors, preemptive round robin with time slices of ``quantum``.
 
     ``switch_cost`` > 0 adds a ``"switch"`` segment each time a processor changes threads.
     """
     tasks = check_tasks(tasks)
-    _check_threaded_args(cores, quantum, switch_cost)
+    cores = validate.count(cores, "cores", minimum=1)
+    quantum = validate.seconds(quantum, "quantum", above=0)
+    switch_cost = validate.seconds(switch_cost, "switch_cost", minimum=0)
     segments = []
     ready = deque(_Thread(task) for task in tasks)
     waiting = []  # heap of (I/O end, order started, thread)

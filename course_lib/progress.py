@@ -1,7 +1,8 @@
 """Progress: which exercises you have passed, kept in a small JSON file.
 
 What it is: ``record(id)`` (called by ``check`` on every pass) and ``show()``, a table
-of every exercise of the course with a tick for those passed.
+of every exercise of the course (the list is ``course_lib.registry``'s) with a tick for
+those passed.
 
 Where the file lives: ``$EDP_PROGRESS_FILE`` if set (an empty value switches
 recording off, as the grader and the tests do), else
@@ -16,6 +17,8 @@ import json
 import os
 import time
 from pathlib import Path
+
+from course_lib import registry
 
 __all__ = ["record", "passed", "show", "reset"]
 
@@ -78,7 +81,5 @@ class _ProgressTable:
 
 def show() -> _ProgressTable:
     """A table of every exercise of the course, ticked where you have passed it."""
-    from course_lib.check import known_exercises
-
     done = passed()
-    return _ProgressTable([(eid, done.get(eid, "")) for eid in known_exercises()])
+    return _ProgressTable([(eid, done.get(eid, "")) for eid in registry.exercise_ids()])

@@ -281,3 +281,59 @@ class EchoServer:
             self.loop.remove_writer(conn)
             conn.close()
         self._out.clear()
+
+
+class LineServer:
+    """A simulated server that answers one line with one line, in pieces (exercise 04.client).
+
+    For each request line it reads (up to ``b"\\n"``; the line may arrive in pieces) it
+    waits ``think`` seconds, then sends ``b"ECHO " + line.upper()`` in chunks of 1 to
+    ``max_chunk`` bytes, at most ``gap`` seconds apart. A connection can carry many
+    requests, one after the other. The server closes its end after the client closed.
+    ``rng`` (a ``random.Random``) picks the chunk sizes and gaps, so a run is repeatable.
+    ``served`` counts the request lines; ``overlapped`` counts requests that arrived
+    while the previous reply was still being sent.
+    """
+
+    def __init__(self, net, address="server:80", *, rng=None, think=0.1, max_chunk=6, gap=0.03):
+        import random
+
+        self.loop, self.rng = net.loop, rng or random.Random(4)
+        self.think = validate.seconds(think, "think", minimum=0)
+        self.max_chunk = validate.count(max_chunk, "max_chunk", minimum=1, unit="bytes")
+        self.gap = validate.seconds(gap, "gap", minimum=0)
+        self.listener = net.listen(address)
+        self.loop.add_reader(self.listener, self._accept)
+        self.served = self.overlapped = 0
+        self._busy = set()  # connections whose reply is not completely sent yet
+
+    def _accept(self):
+        conn, _ = self.listener.accept()
+        self.loop.add_reader(conn, self._read, conn, bytearray())
+
+    def _read(self, conn, line):
+        data = conn.recv(1024)
+        if not data:  # the client closed
+            self.loop.remove_reader(conn)
+            conn.close()
+            return
+        line += data
+        while b"\n" in line:
+            end = line.index(b"\n") + 1
+            request = bytes(line[:end])
+            del line[:end]
+            self.served += 1
+            if conn in self._busy:
+                self.overlapped += 1
+            self._busy.add(conn)
+            self.loop.call_later(self.think, self._send, conn, b"ECHO " + request.upper())
+
+    def _send(self, conn, rest):
+        if conn.closed or conn.peer.closed:
+            return
+        size = self.rng.randint(1, self.max_chunk)
+        conn.send(rest[:size])
+        if rest[size:]:
+            self.loop.call_later(self.rng.uniform(0, self.gap), self._send, conn, rest[size:])
+        else:
+            self._busy.discard(conn)

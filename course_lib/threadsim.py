@@ -2,7 +2,8 @@
 
 What it is: a deterministic stand-in for threads. Each thread is a short program of
 *atomic steps* (a step is never interrupted half-way) over shared memory; each thread
-has its own private registers. The instruction set, one instruction per line::
+has its own private registers. The instruction set, one instruction per line (its
+syntax, parser and static checks are in ``course_lib.threadprog``)::
 
     load r, counter      register r = shared variable counter
     store counter, r     shared variable counter = register r (or a number: store counter, 0)
@@ -35,101 +36,21 @@ run is finite; the explorer shows *which orders are possible* and nothing about 
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 
-from course_lib.timeline import Segment, Timeline
+from course_lib import validate
+from course_lib.segments import Segment, Timeline
+from course_lib.threadprog import Instruction, ProgramError, parse, parse_programs
 
 __all__ = ["ProgramError", "Instruction", "Scheduler", "SearchResult", "search", "interleavings", "parse"]
-
-_NAME = re.compile(r"^[A-Za-z_]\w*$")
-_INT = re.compile(r"^[+-]?\d+$")
-_OPERANDS = {"load": ("reg", "var"), "store": ("var", "src"), "add": ("reg", "src"), "sub": ("reg", "src"),
-             "acquire": ("lock",), "release": ("lock",)}
-
-
-class ProgramError(ValueError):
-    """A program or a schedule that cannot run; the message names the problem."""
-
-
-@dataclass(frozen=True)
-class Instruction:
-    op: str
-    args: tuple
-    text: str
-    line: int = 0  # line number in the program as written
-
-
-def parse(thread: str, program) -> tuple:
-    """Turn one thread's program (a list of lines, or one string) into Instructions."""
-    lines = program.splitlines() if isinstance(program, str) else program
-    if isinstance(lines, (bytes, dict)) or not hasattr(lines, "__iter__"):
-        raise ProgramError(f"thread {thread!r}: a program is a list of instruction strings, got {type(program).__name__}")
-    out = []
-    for n, line in enumerate(lines, 1):
-        if not isinstance(line, str):
-            raise ProgramError(f"thread {thread!r} line {n}: an instruction is a string like 'load r, x', got {line!r}")
-        text = line.split("#", 1)[0].strip()
-        if not text:
-            continue
-        op, _, rest = text.partition(" ")
-        args = tuple(a.strip() for a in rest.split(",")) if rest.strip() else ()
-        where = f"thread {thread!r} line {n} {text!r}"
-        if op not in _OPERANDS:
-            raise ProgramError(f"{where}: unknown instruction {op!r}; known: {', '.join(_OPERANDS)}")
-        kinds = _OPERANDS[op]
-        if len(args) != len(kinds):
-            raise ProgramError(f"{where}: {op} takes {len(kinds)} operand{'s' * (len(kinds) > 1)}, got {len(args)}")
-        for a, k in zip(args, kinds):
-            if not (_NAME.match(a) or (k == "src" and _INT.match(a))):
-                raise ProgramError(f"{where}: {a!r} is not a {'name or number' if k == 'src' else 'name'}")
-        out.append(Instruction(op, tuple(int(a) if _INT.match(a) else a for a in args), f"{op} {', '.join(args)}".strip(), n))
-    return tuple(out)
-
-
-def _validate(programs: dict, memory: dict) -> None:
-    """Static checks: unknown variables, registers used before set, releasing a lock not held."""
-    locks = {i.args[0] for p in programs.values() for i in p if i.op in ("acquire", "release")}
-    for name in locks & set(memory):
-        raise ProgramError(f"{name!r} is used both as a lock and as a shared variable")
-    for thread, program in programs.items():
-        regs, held = set(), []  # a list: acquiring a lock twice is allowed (and deadlocks)
-        for ins in program:
-            where = f"thread {thread!r} line {ins.line} {ins.text!r}"
-            kinds = _OPERANDS[ins.op]
-            for a, k in zip(ins.args, kinds):
-                if k == "var" and a not in memory:
-                    raise ProgramError(f"{where}: unknown shared variable {a!r}; memory has {', '.join(memory) or 'nothing'}")
-                if k == "src" and isinstance(a, str) or k == "reg" and ins.op != "load":
-                    if a in memory:
-                        raise ProgramError(f"{where}: {a!r} is a shared variable; load it into a register first")
-                    if a not in regs:
-                        raise ProgramError(f"{where}: register {a!r} has no value yet; set it with 'load {a}, <variable>'")
-            if ins.op == "load":
-                if ins.args[0] in memory:
-                    raise ProgramError(f"{where}: {ins.args[0]!r} is a shared variable, not a register; "
-                                       "name registers differently (e.g. r)")
-                regs.add(ins.args[0])
-            elif ins.op == "release":
-                if ins.args[0] not in held:
-                    raise ProgramError(f"{where}: releases lock {ins.args[0]!r}, which this thread does not hold there")
-                held.remove(ins.args[0])
-            elif ins.op == "acquire":
-                held.append(ins.args[0])
 
 
 class Scheduler:
     """Runs the threads of ``programs`` over shared ``memory``, one atomic step per ``step()``."""
 
     def __init__(self, programs: dict, memory: dict | None = None, schedule=None):
-        if not isinstance(programs, dict) or not programs:
-            raise ProgramError(f"programs must be a non-empty dict {{thread name: list of instructions}}, got {programs!r}")
         memory = dict(memory or {})
-        for k, v in memory.items():
-            if not isinstance(k, str) or not _NAME.match(k) or isinstance(v, bool) or not isinstance(v, int):
-                raise ProgramError(f"memory must map variable names to integers, got {k!r}: {v!r}")
-        self.programs = {str(t): parse(t, p) for t, p in programs.items()}
-        _validate(self.programs, memory)
+        self.programs = parse_programs(programs, memory)
         self.names = list(self.programs)
         self.initial = dict(memory)
         self.memory = memory
@@ -205,7 +126,7 @@ class Scheduler:
         elif ins.op == "acquire":
             self.locks[ins.args[0]] = thread
             effect = f"{thread} holds {ins.args[0]}"
-        else:  # release; _validate made sure the thread holds it
+        else:  # release; parse_programs made sure the thread holds it
             self.locks[ins.args[0]] = None
             effect = f"{ins.args[0]} is free"
         self.history.append((thread, self.pc[thread], ins, before))
@@ -218,6 +139,7 @@ class Scheduler:
 
     def run(self, max_steps: int | None = None) -> "Scheduler":
         """Step until no thread can step (or ``max_steps`` steps); returns self."""
+        validate.count(max_steps, "max_steps", optional=True)
         steps = 0
         while not self.done and (max_steps is None or steps < max_steps):
             self.step()
@@ -242,7 +164,7 @@ class Scheduler:
     def timeline(self) -> Timeline:
         """One time unit per step: the thread that stepped runs; blocked threads wait; ready ones are hatched."""
         segs = []
-        for k, (thread, pc, ins, before) in enumerate(self.history):
+        for k, (thread, pc, _, before) in enumerate(self.history):
             segs.append(Segment(thread, "cpu", k, k + 1, step=pc))
             for t, s in before.items():
                 kind = "ready" if s == "ready" else "blocked" if s.startswith("blocked") else None
@@ -276,11 +198,13 @@ class SearchResult:
         if self.schedule is None:
             return f"no bad schedule: all {self.explored:,} possible schedules end well" if self.exhaustive else \
                 f"no bad schedule in {n} (not a proof: others may exist)"
-        return f"{self.problem} after schedule {', '.join(self.schedule)} (memory {self.memory}; found after exploring {n})"
+        return (f"{self.problem} after schedule {', '.join(self.schedule)} "
+                f"(memory {self.memory}; found after exploring {n})")
 
 
 def interleavings(programs: dict, memory: dict | None = None, limit: int = 200_000):
     """Yield the finished ``Scheduler`` of every possible schedule (finished or deadlocked), depth first."""
+    validate.count(limit, "limit", minimum=1)
     stack, count = [Scheduler(programs, memory)], 0
     while stack:
         sim = stack.pop()
@@ -304,6 +228,8 @@ def search(programs: dict, memory: dict | None = None, invariant=None, *, tries:
     ``tries=None``: every schedule (depth first; at most ``limit``). ``tries=N``: N random
     schedules, reproducible with ``seed``. Returns a ``SearchResult``.
     """
+    validate.count(tries, "tries", minimum=1, optional=True)
+    validate.count(limit, "limit", minimum=1)
     if invariant is not None and not callable(invariant):
         raise TypeError(f"invariant must be a function memory -> bool, got {type(invariant).__name__}")
 
@@ -316,8 +242,6 @@ def search(programs: dict, memory: dict | None = None, invariant=None, *, tries:
     if tries is None:
         runs = interleavings(programs, memory, limit)
     else:
-        if isinstance(tries, bool) or not isinstance(tries, int) or tries < 1:
-            raise ValueError(f"tries must be None (every schedule) or an int >= 1, got {tries!r}")
         rng, start = random.Random(seed), Scheduler(programs, memory)
 
         def random_runs():

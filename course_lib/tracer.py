@@ -28,7 +28,8 @@ import threading
 import time
 from contextlib import contextmanager
 
-from course_lib.timeline import Segment, Timeline
+from course_lib import validate
+from course_lib.segments import Segment, Timeline
 
 __all__ = ["Tracer"]
 
@@ -50,10 +51,8 @@ class Tracer:
 
     def record(self, task: str, kind: str, start: float, end: float) -> None:
         """Add a span whose ``start`` and ``end`` are ``time.perf_counter()`` readings."""
-        if not isinstance(task, str) or not task:
-            raise ValueError(f"task must be a non-empty string naming who did the work, got {task!r}")
-        if not isinstance(kind, str) or not kind:
-            raise ValueError(f"kind must be a string such as 'cpu' or 'io', got {kind!r}")
+        validate.text(task, "task")
+        validate.text(kind, "kind")
         if end < start:
             raise ValueError(f"end ({end}) is before start ({start})")
         segment = Segment(task, kind, start - self.origin, end - self.origin)

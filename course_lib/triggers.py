@@ -26,7 +26,8 @@ model beyond a virtual clock in milliseconds (each ``recv`` takes 1 ms).
 
 from __future__ import annotations
 
-from course_lib.timeline import Segment, Timeline
+from course_lib import validate
+from course_lib.segments import Segment, Timeline
 
 __all__ = ["SimSocket", "TriggerDemo", "MODES"]
 
@@ -60,8 +61,7 @@ class SimSocket:
 
     def recv(self, n: int) -> bytes:
         """Take up to ``n`` bytes; raise ``BlockingIOError`` if there are none (EAGAIN)."""
-        if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-            raise ValueError(f"recv(n): n must be a positive int, got {n!r}")
+        validate.count(n, "n", minimum=1, unit="bytes")
         self.recv_calls += 1
         if not self.buffer:
             if self.eof:
@@ -99,10 +99,8 @@ class TriggerDemo:
     """
 
     def __init__(self, mode: str = "level", arrivals=((0, 300), (10, 100)), read_size: int = 100, drain: bool = False):
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        if isinstance(read_size, bool) or not isinstance(read_size, int) or read_size <= 0:
-            raise ValueError(f"read_size must be a positive int, got {read_size!r}")
+        validate.one_of(mode, "mode", MODES)
+        validate.count(read_size, "read_size", minimum=1, unit="bytes")
         arrivals = sorted((float(t), int(n)) for t, n in arrivals)
         if any(t < 0 or n <= 0 for t, n in arrivals):
             raise ValueError(f"arrivals must be (time_ms >= 0, nbytes > 0) pairs, got {arrivals!r}")
@@ -133,7 +131,8 @@ class TriggerDemo:
     def step(self) -> _Event:
         """Advance one event: an arrival, a wait that returns, or one ``recv``."""
         if self.done:
-            return self._say("nothing more can happen" + (f": {len(self.sock)} bytes are stuck" if self.stalled else ""))
+            stuck = f": {len(self.sock)} bytes are stuck" if self.stalled else ""
+            return self._say("nothing more can happen" + stuck)
         if self.pending and self.pending[0][0] <= self.clock:
             return self._arrive()
         if self.state == "wait":
@@ -147,12 +146,13 @@ class TriggerDemo:
         return self._recv()
 
     def snapshot(self) -> dict:
+        reader = "drain to EAGAIN" if self.drain else f"one recv({self.read_size}) per report"
+        new = " (new since last report)" if self.sock.edge and self.mode == "edge" else ""
         return {
             "clock": int(self.clock) if self.clock == int(self.clock) else self.clock,  # ms; an int: no "s" unit shown
-            "mode": f"{self.mode}-triggered, " + ("drain to EAGAIN" if self.drain else f"one recv({self.read_size}) per report")
-            + " (clock in ms)",
-            "kernel buffer": f"{len(self.sock)} bytes" + (" (new since last report)" if self.sock.edge and self.mode == "edge" else ""),
-            "program": {"wait": "in epoll_wait", "read": "reading"}[self.state] + ("" if not self.stalled else ": STALLED"),
+            "mode": f"{self.mode}-triggered, {reader} (clock in ms)",
+            "kernel buffer": f"{len(self.sock)} bytes{new}",
+            "program": {"wait": "in epoll_wait", "read": "reading"}[self.state] + (": STALLED" if self.stalled else ""),
             "received": f"{self.received} of {self.total} bytes",
             "arrivals to come": [f"t={t:g} ms: {n} bytes" for t, n in self.pending],
         }
@@ -168,6 +168,7 @@ class TriggerDemo:
 
     def run(self, max_steps: int = 1000) -> "TriggerDemo":
         """Step until done (at most ``max_steps``); returns self."""
+        validate.count(max_steps, "max_steps")
         for _ in range(max_steps):
             if self.done:
                 break
@@ -208,4 +209,5 @@ class TriggerDemo:
         return line
 
     def __repr__(self) -> str:
-        return f"TriggerDemo({self.mode!r}, drain={self.drain}, received {self.received}/{self.total}, clock {self.clock:g})"
+        return (f"TriggerDemo({self.mode!r}, drain={self.drain}, received {self.received}/{self.total}, "
+                f"clock {self.clock:g})")

@@ -16,9 +16,9 @@ What it is not: a scheduler. Nothing here runs; see ``course_lib.models``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from numbers import Real
+
+from course_lib import validate
 
 __all__ = ["Step", "Task", "cpu", "io", "check_tasks"]
 
@@ -31,31 +31,22 @@ class Step:
     duration: float
 
     def __post_init__(self):
-        if self.kind not in ("cpu", "io"):
-            raise ValueError(f"Step kind must be 'cpu' or 'io', got {self.kind!r}")
-        _check_duration(self.duration, f"{self.kind}(duration)")
+        validate.one_of(self.kind, "Step kind", ("cpu", "io"))
+        seconds = validate.seconds(self.duration, f"{self.kind}(duration)", above=0)
+        object.__setattr__(self, "duration", seconds)  # frozen: set once, here
 
     def __repr__(self) -> str:
         return f"{self.kind}({self.duration:g})"
 
 
-def _check_duration(duration: object, name: str) -> None:
-    if isinstance(duration, bool) or not isinstance(duration, Real):
-        raise TypeError(f"{name} must be a number of seconds, got {type(duration).__name__} {duration!r}")
-    if not math.isfinite(duration) or duration <= 0:
-        raise ValueError(f"{name} must be a finite number of seconds greater than 0, got {duration!r}")
-
-
 def cpu(duration: float) -> Step:
     """A step that keeps a processor busy for ``duration`` seconds."""
-    _check_duration(duration, "cpu(duration)")
-    return Step("cpu", float(duration))
+    return Step("cpu", duration)
 
 
 def io(duration: float) -> Step:
     """A step that waits ``duration`` seconds for I/O, using no processor."""
-    _check_duration(duration, "io(duration)")
-    return Step("io", float(duration))
+    return Step("io", duration)
 
 
 @dataclass(frozen=True)
@@ -66,8 +57,7 @@ class Task:
     steps: tuple
 
     def __init__(self, name: str, steps):
-        if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"Task name must be a non-empty string, got {name!r}")
+        validate.text(name, "Task name")
         if isinstance(steps, (str, bytes)) or not hasattr(steps, "__iter__"):
             raise TypeError(f"Task steps must be a list of cpu(...) and io(...) steps, got {type(steps).__name__}")
         steps = tuple(steps)

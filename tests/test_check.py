@@ -61,3 +61,19 @@ def test_progress_is_recorded(tmp_path, monkeypatch):
     monkeypatch.setenv("EDP_PROGRESS_FILE", "")
     progress.record("99.other")
     assert progress.passed() == {}
+
+
+def test_every_course_check_is_named_after_its_exercise():
+    """The rule of course_lib/check/__init__.py: chapter NN's check of "NN.name" is chNN.check_<name>."""
+    import importlib
+
+    from course_lib import registry
+
+    for exercise_id in registry.exercise_ids():
+        function = registry.lookup(exercise_id).function
+        if not function.__module__.startswith("course_lib."):
+            continue  # registered by a test or an outside course
+        chapter, name = exercise_id.split(".")
+        assert function.__module__ == f"course_lib.check.ch{chapter}", exercise_id
+        assert function.__name__ == f"check_{name}", exercise_id
+        assert f"check_{name}" in importlib.import_module(function.__module__).__all__, exercise_id

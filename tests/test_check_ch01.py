@@ -6,11 +6,14 @@ import pytest
 
 from course_lib.check import CheckFailed, check
 from course_lib.models import run_event_driven, run_sequential
-from course_lib.workload import Task, cpu, io
+from course_lib.workload import Task, cpu
+from notebook_code import definitions
+
+SOL = definitions("solutions/01_three_models", "setup", "predict_answer", "bounds_answer", "workloads_answer")
 
 
 def test_predict():
-    check("01.predict", lambda: {"sequential": 14, "threaded": 8, "event_driven": 8})
+    check("01.predict", SOL.predictions)
     with pytest.raises(CheckFailed, match="threaded is off"):
         check("01.predict", lambda: {"sequential": 14, "threaded": 9, "event_driven": 8})
     with pytest.raises(CheckFailed, match="dict"):
@@ -18,18 +21,16 @@ def test_predict():
 
 
 def test_bounds_refuses_the_course_models():
-    lower = lambda ts: max(sum(t.cpu_time for t in ts), max(t.cpu_time + t.io_time for t in ts))
-    check("01.bounds", lambda ts: sum(t.cpu_time + t.io_time for t in ts), lower)
+    check("01.bounds", SOL.sequential_time, SOL.lower_bound)
     with pytest.raises(CheckFailed, match="don't call the course's run_"):
-        check("01.bounds", lambda ts: run_sequential(ts).makespan, lower)
+        check("01.bounds", lambda ts: run_sequential(ts).makespan, SOL.lower_bound)
     with pytest.raises(CheckFailed, match="the larger of"):
-        check("01.bounds", lambda ts: sum(t.cpu_time + t.io_time for t in ts), lambda ts: sum(t.cpu_time for t in ts))
+        check("01.bounds", SOL.sequential_time, lambda ts: sum(t.cpu_time for t in ts))
     assert run_sequential([Task("A", [cpu(1)])]).makespan == 1  # the models work again afterwards
 
 
 def test_workloads():
-    wins = lambda: [Task(f"T{i}", [cpu(0.1), io(5), cpu(0.1)]) for i in range(5)]
-    loses = lambda: [Task(f"C{i}", [cpu(3)]) for i in range(4)]
+    wins, loses = SOL.loop_wins, SOL.loop_loses
     check("01.workloads", wins, loses)
     with pytest.raises(CheckFailed, match="loop_loses"):
         check("01.workloads", wins, wins)

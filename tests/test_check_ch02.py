@@ -1,24 +1,20 @@
 """The checks of chapter 02 pass good answers and fail wrong ones with a one-line hint."""
 
-import select
-import socket
 import threading
 import time
 
 import pytest
 
 from course_lib.check import CheckFailed, check
+from notebook_code import definitions
+
+CELLS = ("setup", "recv_exactly_answer", "busy_poll_demo", "wait_for_data_answer", "io_models_answer")
+SOL = definitions("solutions/02_blocking_io", *CELLS)     # the notebook's given code and its answers
+BLANK = definitions("exercises/02_blocking_io", *CELLS)   # the same cells as the student gets them
 
 
 # --------------------------------------------------------------------------- recv_exactly
-def recv_exactly_good(sock, n):
-    data = bytearray()
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise EOFError(f"peer closed after {len(data)} of {n} bytes")
-        data += chunk
-    return bytes(data)
+recv_exactly_good = SOL.recv_exactly
 
 
 def recv_exactly_single_recv(sock, n):
@@ -62,11 +58,6 @@ def recv_exactly_value_error(sock, n):
     return data
 
 
-def blank(*args):
-    # YOUR CODE HERE
-    raise NotImplementedError()
-
-
 def _hint(exercise_id, function):
     with pytest.raises(CheckFailed) as info:
         check(exercise_id, function)
@@ -98,7 +89,7 @@ def test_recv_exactly_passes_with_asyncio_style_error():
 @pytest.mark.parametrize(
     "function, words",
     [
-        (blank, "not written yet"),
+        (BLANK.recv_exactly, "not written yet"),
         (recv_exactly_single_recv, "fewer bytes"),
         (recv_exactly_overreads, "n - len(data)"),
         (recv_exactly_returns_short, "EOFError"),
@@ -131,17 +122,8 @@ def wait_blocking(sock):
     return sock.recv(4096)
 
 
-def wait_select(sock):
-    select.select([sock], [], [])
-    return sock.recv(4096)
-
-
-def busy_poll(sock):
-    while True:
-        try:
-            return sock.recv(4096)
-        except BlockingIOError:
-            pass
+wait_select = SOL.wait_for_data
+busy_poll = SOL.busy_wait_for_data
 
 
 def no_wait(sock):
@@ -175,12 +157,11 @@ def test_wait_for_data_explains_blocking_io_error():
 
 
 def test_wait_for_data_blank():
-    assert "not written yet" in _hint("02.wait_for_data", blank)
+    assert "not written yet" in _hint("02.wait_for_data", BLANK.wait_for_data)
 
 
 # --------------------------------------------------------------------------- io_models
-RIGHT = {"A": "blocking", "B": "non-blocking", "C": "multiplexing", "D": "signal-driven",
-         "E": "blocking", "F": "multiplexing", "G": "asynchronous"}
+RIGHT = SOL.io_models()
 
 
 def test_io_models_passes_and_accepts_spelling_variants(capsys):
@@ -204,7 +185,7 @@ def test_io_models_fails_with_a_hint(answers, words):
 
 
 def test_io_models_blank():
-    assert "not written yet" in _hint("02.io_models", blank)
+    assert "not written yet" in _hint("02.io_models", BLANK.io_models)
 
 
 def test_checks_leave_no_threads_or_servers():

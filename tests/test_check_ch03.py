@@ -8,6 +8,12 @@ import pytest
 
 from course_lib.check import CheckFailed, check
 from course_lib.slowserver import fetch
+from notebook_code import definitions
+
+CELLS = ("setup", "transfer_unsafe_demo", "transfer_answer", "unsafe_counter_demo", "atomic_counter_answer",
+         "naive_lock_order_demo", "lock_order_answer", "pool_fetch_answer")
+SOL = definitions("solutions/03_threads", *CELLS)     # the notebook's given code and its answers
+BLANK = definitions("exercises/03_threads", *CELLS)   # the same cells as the student gets them
 
 
 def failure(*args):
@@ -19,13 +25,8 @@ def failure(*args):
 
 
 # --------------------------------------------------------------------------- 03.transfer
-def body(src, dst, amount):
-    return [f"load r, {src}", f"sub r, {amount}", f"store {src}, r",
-            f"load r, {dst}", f"add r, {amount}", f"store {dst}, r"]
-
-
-def transfer_good(src, dst, amount):
-    return ["acquire bank"] + body(src, dst, amount) + ["release bank"]
+body = SOL.transfer_unsafe
+transfer_good = SOL.transfer
 
 
 def transfer_two_sections(src, dst, amount):  # each account update is atomic: the end balances are right
@@ -75,27 +76,13 @@ def test_transfer_fails_wrong_answers_with_a_hint(function, words):
 
 
 def test_blank_stub_says_not_written():
-    def transfer(src, dst, amount):
-        raise NotImplementedError()
-    assert "not written yet" in failure("03.transfer", transfer)
+    assert "not written yet" in failure("03.transfer", BLANK.transfer)
 
 
 # --------------------------------------------------------------------------- 03.lock_order
-def locked(first, second, src, dst, amount):
-    return [f"acquire lock_{first}", f"acquire lock_{second}"] + body(src, dst, amount) + \
-           [f"release lock_{second}", f"release lock_{first}"]
-
-
-def lock_order_good(src, dst, amount):
-    return locked(*sorted([src, dst]), src, dst, amount)
-
-
-def lock_order_naive(src, dst, amount):
-    return locked(src, dst, src, dst, amount)
-
-
-def lock_order_global(src, dst, amount):
-    return transfer_good(src, dst, amount)
+lock_order_good = SOL.transfer_locked
+lock_order_naive = SOL.transfer_locked_naive
+lock_order_global = SOL.transfer
 
 
 def lock_order_one_lock(src, dst, amount):
@@ -119,24 +106,8 @@ def test_lock_order_fails_wrong_answers_with_a_hint(function, words):
 
 
 # --------------------------------------------------------------------------- 03.atomic_counter
-class CounterGood:
-    def __init__(self):
-        self.value = 0
-        self._lock = threading.Lock()
-
-    def update(self, fn):
-        with self._lock:
-            self.value = fn(self.value)
-            return self.value
-
-
-class CounterUnlocked:
-    def __init__(self):
-        self.value = 0
-
-    def update(self, fn):
-        self.value = fn(self.value)
-        return self.value
+CounterGood = SOL.Counter
+CounterUnlocked = SOL.UnsafeCounter
 
 
 class CounterLeaksLockOnError(CounterGood):
@@ -187,9 +158,7 @@ def test_atomic_counter_fails_wrong_answers_with_a_hint(cls, words):
 
 
 # --------------------------------------------------------------------------- 03.pool_fetch
-def fetch_all_good(address, lines, max_workers):
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max_workers) as pool:
-        return list(pool.map(lambda line: fetch(address, line), lines))
+fetch_all_good = SOL.fetch_all
 
 
 def fetch_all_sequential(address, lines, max_workers):

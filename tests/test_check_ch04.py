@@ -2,14 +2,19 @@
 on a blank one and on the typical wrong ones. The references agree with asyncio and the course loop."""
 
 import heapq
-import itertools
 import random
-from collections import deque
 
 import pytest
 
+from course_lib import virtualclock
 from course_lib.check import CheckFailed, check
-from course_lib.check import ch04
+from course_lib.check import ch04, programs
+from notebook_code import definitions
+
+SOLUTION, EXERCISE = "solutions/04_event_loop_callbacks", "exercises/04_event_loop_callbacks"
+ANSWERS = ("setup", "ready_loop", "timers_answer", "predict_answer", "client_answer", "chunks_measure", "chunks_answer")
+SOL = definitions(SOLUTION, *ANSWERS)       # the notebook's given code and its answers
+BLANK = definitions(EXERCISE, *ANSWERS)     # the same cells as the student gets them
 
 
 def fails(exercise_id, obj, *hint_words):
@@ -28,56 +33,8 @@ def passes(exercise_id, obj, capsys):
 
 
 # ---------------------------------------------------------------- 04.timers
-class ReadyLoop:  # the base class the notebook gives
-    def __init__(self):
-        self.now = 0.0
-        self._ready = deque()
-        self._timers = []
-        self._seq = itertools.count()
-
-    def time(self):
-        return self.now
-
-    def call_soon(self, fn, *args):
-        self._ready.append((fn, args))
-
-    def run_once(self):
-        if self._ready:
-            timeout = 0
-        else:
-            deadline = self._next_timer()
-            if deadline is None:
-                return
-            timeout = max(0.0, deadline - self.now)
-        self.now += timeout
-        self._move_due_timers()
-        for _ in range(len(self._ready)):
-            fn, args = self._ready.popleft()
-            fn(*args)
-
-
-class TimerLoop(ReadyLoop):
-    def call_later(self, delay, fn, *args):
-        heapq.heappush(self._timers, (self.now + delay, next(self._seq), fn, args))
-
-    def _next_timer(self):
-        return self._timers[0][0] if self._timers else None
-
-    def _move_due_timers(self):
-        while self._timers and self._timers[0][0] <= self.now:
-            when, seq, fn, args = heapq.heappop(self._timers)
-            self._ready.append((fn, args))
-
-
-class Blank(ReadyLoop):
-    def call_later(self, delay, fn, *args):
-        raise NotImplementedError()
-
-    def _next_timer(self):
-        raise NotImplementedError()
-
-    def _move_due_timers(self):
-        raise NotImplementedError()
+TimerLoop = SOL.TimerLoop      # on the notebook's given ReadyLoop
+Blank = BLANK.TimerLoop
 
 
 class NoTieBreak(TimerLoop):
@@ -142,99 +99,69 @@ def test_fifo_asyncio_reference_agrees_with_the_course_loop_and_with_asyncio_wit
 
     rng = random.Random(7)
     for _ in range(80):
-        plan = ch04._random_program(rng, rng.randint(3, 12))
-        program = ch04._program_from_plan(plan)
+        plan = programs.random_program(rng, rng.randint(3, 12))
+        program = programs.program_from_plan(plan)
         loop, log = Loop(), []
         program(loop, lambda label: log.append((label, loop.time())))
         loop.run()
-        want = ch04.run_on_asyncio(program, fifo_ties=True)
+        want = virtualclock.record(program, fifo_ties=True).events
         assert log == want
         assert ch04._drive_mini_loop(TimerLoop, program) == want
         times = [t for _, t in want]
         if len(set(times)) == len(times):  # no two callbacks at one time: plain asyncio agrees too
-            assert ch04.run_on_asyncio(program) == want
+            assert virtualclock.record(program).events == want
 
 
 def test_plain_asyncio_leaves_equal_deadlines_unordered():
     plan = [(None, "later", 1, "a"), (None, "later", 1, "b"), (None, "soon", None, "c"), ("c", "later", 0, "d")]
-    program = ch04._program_from_plan(plan)
-    assert [x for x, _ in ch04.run_on_asyncio(program)] == ["c", "d", "b", "a"]
-    assert [x for x, _ in ch04.run_on_asyncio(program, fifo_ties=True)] == ["c", "d", "a", "b"]
+    program = programs.program_from_plan(plan)
+    assert [x for x, _ in virtualclock.record(program).events] == ["c", "d", "b", "a"]
+    assert [x for x, _ in virtualclock.record(program, fifo_ties=True).events] == ["c", "d", "a", "b"]
 
 
 # ---------------------------------------------------------------- 04.predict
 def test_predict(capsys):
-    passes("04.predict", lambda: ["A", "B", "C", "D", "F", "G", "E"], capsys)
+    passes("04.predict", SOL.predicted_order, capsys)
     fails("04.predict", lambda: ["A", "C", "B", "D", "F", "G", "E"], "position 2", "next iteration")
     fails("04.predict", lambda: ["A", "B", "D", "C", "F", "G", "E"], "position 3", "call_later(0")
     fails("04.predict", lambda: ["A", "B", "C", "D", "G", "F", "E"], "position 5", "clock moves on")
     fails("04.predict", lambda: ["A", "B", "C", "D", "F", "E", "G"], "position 6", "same deadline")
     fails("04.predict", lambda: ["A", "B"], "exactly once")
     fails("04.predict", lambda: "ABCDFGE", "list of names")
-
-    def blank():
-        raise NotImplementedError()
-
-    fails("04.predict", blank, "not written yet")
+    fails("04.predict", BLANK.predicted_order, "not written yet")
 
 
 def test_predict_program_is_the_same_on_plain_asyncio_and_the_course_loop():
     from course_lib.loop import Loop
 
     loop, log = Loop(), []
-    ch04.predict_program(loop, lambda label: log.append((label, loop.time())))
+    programs.predict_program(loop, lambda label: log.append((label, loop.time())))
     loop.run()
-    assert log == ch04.run_on_asyncio(ch04.predict_program) == ch04.run_on_asyncio(ch04.predict_program, fifo_ties=True)
+    assert log == virtualclock.record(programs.predict_program).events == virtualclock.record(programs.predict_program, fifo_ties=True).events
 
 
 # ---------------------------------------------------------------- 04.chunks
-def chunked(loop, numbers, work, done, chunk=20):
-    total = 0
-
-    def step(start):
-        nonlocal total
-        for x in numbers[start:start + chunk]:
-            total += work(x)
-        if start + chunk < len(numbers):
-            loop.call_soon(step, start + chunk)
-        else:
-            done(total)
-
-    step(0)
+chunked = SOL.chunked_sum_of_squares
+blocking = SOL.blocking_sum_of_squares
+blank_chunks = BLANK.chunked_sum_of_squares
 
 
-def blocking(loop, numbers, work, done):
-    done(sum(work(x) for x in numbers))
+class _LoopWith:
+    """The student's loop with call_soon replaced: the notebook's answer, made wrong in one way."""
+
+    def __init__(self, loop, call_soon):
+        self._loop, self.call_soon = loop, call_soon
+
+    def __getattr__(self, name):
+        return getattr(self._loop, name)
 
 
-def chunked_with_call_later(loop, numbers, work, done, chunk=20):
-    total = 0
-
-    def step(start):
-        nonlocal total
-        for x in numbers[start:start + chunk]:
-            total += work(x)
-        if start + chunk < len(numbers):
-            loop.call_later(0.05, step, start + chunk)
-        else:
-            done(total)
-
-    step(0)
+def chunked_with_call_later(loop, numbers, work, done):
+    chunked(_LoopWith(loop, lambda fn, *args: loop.call_later(0.05, fn, *args)), numbers, work, done)
 
 
-def chunked_by_direct_recursion(loop, numbers, work, done, chunk=20):
-    total = 0
-
-    def step(start):
-        nonlocal total
-        for x in numbers[start:start + chunk]:
-            total += work(x)
-        if start + chunk < len(numbers):
-            step(start + chunk)
-        else:
-            done(total)
-
-    step(0)
+def chunked_by_direct_recursion(loop, numbers, work, done):
+    chunked(_LoopWith(loop, lambda fn, *args: fn(*args)), numbers, work, done)
 
 
 def forgets_the_empty_list(loop, numbers, work, done, chunk=20):
@@ -257,10 +184,6 @@ def wrong_sum(loop, numbers, work, done):
     chunked(loop, numbers, work, lambda total: done(total + 1))
 
 
-def blank_chunks(loop, numbers, work, done):
-    raise NotImplementedError()
-
-
 def test_chunks_pass(capsys):
     passes("04.chunks", chunked, capsys)
 
@@ -279,25 +202,8 @@ def test_chunks_fail_with_hint(wrong, words):
 
 
 # ---------------------------------------------------------------- 04.client
-def fetch_all(loop, net, address, requests, on_done):
-    sock = net.connect(address)
-    replies, reply = [], bytearray()
-
-    def on_readable():
-        reply.extend(sock.recv(1024))
-        if not reply.endswith(b"\n"):
-            return
-        replies.append(bytes(reply))
-        reply.clear()
-        if len(replies) < len(requests):
-            sock.send(requests[len(replies)])
-        else:
-            loop.remove_reader(sock)
-            sock.close()
-            on_done(replies)
-
-    sock.send(requests[0])
-    loop.add_reader(sock, on_readable)
+fetch_all = SOL.fetch_all
+blank_fetch_all = BLANK.fetch_all
 
 
 def fetch_all_as_object(loop, net, address, requests, on_done):
@@ -323,19 +229,21 @@ def fetch_all_as_object(loop, net, address, requests, on_done):
 
 
 def one_read_each(loop, net, address, requests, on_done):
+    """Takes what one recv() returns for a whole reply."""
     sock = net.connect(address)
-    replies = []
+    unsent, replies = list(requests), []
 
     def on_readable():
         replies.append(sock.recv(1024))
-        if len(replies) < len(requests):
-            sock.send(requests[len(replies)])
-        else:
-            loop.remove_reader(sock)
-            sock.close()
-            on_done(replies)
+        del unsent[0]
+        if unsent:
+            sock.send(unsent[0])
+            return
+        loop.remove_reader(sock)
+        sock.close()
+        on_done(replies)
 
-    sock.send(requests[0])
+    sock.send(unsent[0])
     loop.add_reader(sock, on_readable)
 
 
@@ -437,10 +345,6 @@ def busy_waiting(loop, net, address, requests, on_done):
         replies.append(reply)
     sock.close()
     on_done(replies)
-
-
-def blank_fetch_all(loop, net, address, requests, on_done):
-    raise NotImplementedError()
 
 
 @pytest.mark.parametrize("right", [fetch_all, fetch_all_as_object])

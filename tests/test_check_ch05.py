@@ -6,13 +6,15 @@ import time
 import pytest
 
 from course_lib.check import CheckFailed, check
-from course_lib.reactor import Protocol
+from notebook_code import definitions
+
+CELLS = ("setup", "wait_readable_answer", "on_readable_answer", "echo_answer")
+SOL = definitions("solutions/05_select_poll_epoll", *CELLS)     # the notebook's answers
+BLANK = definitions("exercises/05_select_poll_epoll", *CELLS)   # the same cells as the student gets them
 
 
 # --------------------------------------------------------------------------- 05.wait_readable
-def wait_readable_good(socks, timeout):
-    readable, _, _ = select.select(socks, [], [], timeout)
-    return [s for s in socks if s in readable]
+wait_readable_good = SOL.wait_readable
 
 
 def wait_readable_any_order(socks, timeout):
@@ -60,17 +62,7 @@ def test_wait_readable_fails_with_hint(answer, hint):
 
 
 # --------------------------------------------------------------------------- 05.drain
-def drain_good(sock):
-    chunks = []
-    while True:
-        try:
-            chunk = sock.recv(4096)
-        except BlockingIOError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks)
+drain_good = SOL.on_readable
 
 
 def drain_once(sock):
@@ -144,28 +136,7 @@ def test_drain_fails_with_hint(answer, hint):
 
 
 # --------------------------------------------------------------------------- 05.echo
-class EchoGood(Protocol):
-    def connection_made(self, transport):
-        self.transport, self.sock, self.loop = transport, transport.sock, transport.loop
-        self.pending = bytearray()
-
-    def data_received(self, data):
-        self.pending += data
-        self.send_pending()
-
-    def send_pending(self):
-        try:
-            sent = self.sock.send(self.pending)
-        except BlockingIOError:
-            sent = 0
-        except OSError:
-            self.transport.abort()
-            return
-        del self.pending[:sent]
-        if self.pending:
-            self.loop.add_writer(self.sock.fileno(), self.send_pending)
-        else:
-            self.loop.remove_writer(self.sock.fileno())
+EchoGood = SOL.EchoServer   # the wrong answers below are the given class with one method broken
 
 
 class EchoIgnoresPartialSends(EchoGood):
@@ -225,9 +196,7 @@ class EchoUsesTransportWrite(EchoGood):
         self.transport.write(data)
 
 
-class EchoStub(EchoGood):
-    def data_received(self, data):
-        raise NotImplementedError()
+EchoStub = BLANK.EchoServer
 
 
 def test_echo_passes():

@@ -30,8 +30,10 @@ import hostile  # noqa: E402
 
 from course_lib.grade.assemble import assemble, rewrite_graded  # noqa: E402
 from course_lib.grade.batch import collect  # noqa: E402
-from course_lib.grade.limits import Limits, PidsCgroup, descendants  # noqa: E402
-from course_lib.grade.worker import _read_reports, _read_notebook  # noqa: E402
+from course_lib.grade.limits import Limits  # noqa: E402
+from course_lib.grade.processes import PidsCgroup, descendants  # noqa: E402
+from course_lib.grade.scoring import read_reports  # noqa: E402
+from course_lib.grade.worker import read_notebook  # noqa: E402
 
 COURSE = hostile.COURSE
 TEST_LIMITS = ["--timeout", "3", "--total-timeout", "60", "--memory", "1024", "--max-procs", "16",
@@ -115,7 +117,7 @@ def test_only_report_lines_with_the_nonce_count(tmp_path):
                     "\n__import__('os').system('true')\n")
     fd = os.open(path, os.O_RDONLY)
     try:
-        reports, forged = _read_reports(fd, "n0nce")
+        reports, forged = read_reports(fd, "n0nce")
     finally:
         os.close(fd)
     assert reports == [("run", "a#0", 0, True, "")] and forged == 2
@@ -128,7 +130,7 @@ def test_files_that_are_not_notebooks_are_recognised(tmp_path, content, why, mon
     monkeypatch.setattr("course_lib.grade.worker.MAX_NOTEBOOK_BYTES", 1000)
     path = tmp_path / "99_fixture.ipynb"
     path.write_bytes(content)
-    nb, detail = _read_notebook(path)
+    nb, detail = read_notebook(path)
     assert nb is None and why in detail
 
 
@@ -275,7 +277,7 @@ def test_the_course_chapters_solutions_get_full_marks_and_blank_exercises_none(t
 
 
 def test_a_report_for_the_right_key_but_another_exercise_does_not_count():
-    from course_lib.grade.worker import _result
+    from course_lib.grade.scoring import result_row
 
     built = assemble(hostile.solution(), hostile.variant(), "_R", "/s", "/r")
     add_key = built.graded[0].keys[0]
@@ -287,10 +289,10 @@ def test_a_report_for_the_right_key_but_another_exercise_does_not_count():
         reason, peak_procs, cgroup = None, 1, None
 
     reports = [("run", add_key, i, True, "", "00.trivial") for i in range(3)] + [("done",)]
-    result = _result(built, Client, Dog, None, 0, reports, 0, 2, Limits(), 1.0)
+    result = result_row(built, Client, Dog, None, 0, reports, 0, 2, Limits(), 1.0)
     assert result["checks"][0]["passed"] == 0
     reports = [("run", add_key, i, True, "", "99.add") for i in range(3)] + [("done",)]
-    result = _result(built, Client, Dog, None, 0, reports, 0, 2, Limits(), 1.0)
+    result = result_row(built, Client, Dog, None, 0, reports, 0, 2, Limits(), 1.0)
     assert result["checks"][0]["passed"] == 3 and result["score"] == 1
 
 

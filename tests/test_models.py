@@ -121,7 +121,8 @@ def test_threaded_time_slices_and_switch_cost():
     "kwargs, error, words",
     [
         ({"cores": 0}, ValueError, "cores"),
-        ({"cores": 1.5}, ValueError, "cores"),
+        ({"cores": 1.5}, TypeError, "cores"),       # a wrong type is a TypeError (course_lib.validate)
+        ({"quantum": float("inf")}, ValueError, "finite"),
         ({"quantum": 0}, ValueError, "quantum"),
         ({"quantum": "1"}, TypeError, "quantum"),
         ({"switch_cost": -1}, ValueError, "switch_cost"),

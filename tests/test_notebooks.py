@@ -16,7 +16,7 @@ LECTURES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 def test_lecture_is_marked_for_slides_and_points_to_its_exercises(path):
     nb = nbformat.read(path, as_version=4)
     slides = [c for c in nb.cells if c.metadata.get("slideshow", {}).get("slide_type") == "slide"]
-    assert len(slides) >= 3, "run `python tools/slides.py notebooks/*.ipynb`"
+    assert len(slides) >= 3, "the build marks slides: `python -m tools.build NN`"
     exercise = ROOT / "exercises" / path.name
     if exercise.exists():
         assert any(f"exercises/{path.name}" in c.source for c in nb.cells if c.cell_type == "markdown"), \
@@ -28,7 +28,7 @@ def test_lecture_is_marked_for_slides_and_points_to_its_exercises(path):
 def test_lecture_stores_outputs_and_no_errors(path):
     nb = nbformat.read(path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
-    assert all(c.execution_count for c in code), "stored notebooks are executed (tools/run_notebook.py)"
+    assert all(c.execution_count for c in code), "stored notebooks are executed (`python -m tools.build NN`)"
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
 
 

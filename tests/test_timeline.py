@@ -74,3 +74,76 @@ def test_tracer_names_asyncio_tasks():
 
     asyncio.run(main())
     assert sorted(tracer.timeline().tasks) == ["fetch-1", "fetch-2"]
+
+
+def _every_kind():
+    """Two tasks with a segment of every kind the style table names, and one it does not."""
+    return Timeline([Segment("A", "cpu", 0, 1), Segment("B", "ready", 0, 1), Segment("B", "switch", 1, 1.2),
+                     Segment("B", "cpu", 1.2, 2), Segment("A", "io", 1, 3), Segment("B", "EAGAIN", 2, 2.5)])
+
+
+def _svg_rects(svg_html):
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(svg_html)
+    return [rect.attrib for rect in root.iter("{http://www.w3.org/2000/svg}rect")]
+
+
+def test_matplotlib_and_svg_draw_each_kind_from_the_one_style_table():
+    from matplotlib.colors import to_hex, to_rgba
+
+    from course_lib.timeline import IO_GREY, PALETTE, STYLE, look_of, render_timeline_svg
+
+    tl = _every_kind()
+    ax = plot_timeline(tl)
+    bars = ax.collections                       # one per segment of non-zero length, in timeline order
+    rects = _svg_rects(render_timeline_svg(tl))
+    assert len(bars) == len(rects) == len(tl.segments)
+    task_colour = {"A": PALETTE[0], "B": PALETTE[1]}
+    for s, bar, rect in zip(tl.segments, bars, rects):
+        look, colour = look_of(s.kind), task_colour[s.task]
+        fill = colour if look.fill == "task" else look.fill
+        face = bar.get_facecolor()[0]
+        assert to_hex(face) == to_hex(fill) == to_hex(rect["fill"]), s          # the same colour, both pictures
+        assert face[3] == pytest.approx(look.opacity or 1.0) == float(rect.get("fill-opacity", 1)), s
+        edge = bar.get_edgecolor()
+        if look.edge is None:                                                   # no outline in either
+            assert "stroke" not in rect and (len(edge) == 0 or edge[0][3] == 0), s
+        else:
+            want = colour if look.edge == "task" else look.edge
+            assert to_hex(edge[0]) == to_hex(want) == to_hex(rect["stroke"]), s
+        assert bool(bar.get_hatch()) == look.hatched == ("stroke-dasharray" in rect), s
+    assert to_rgba(STYLE["io"].fill) == to_rgba(IO_GREY)
+    plt.close("all")
+
+
+def test_both_legends_use_the_table_labels():
+    from course_lib.timeline import STYLE, render_timeline_svg
+
+    tl = _every_kind()
+    ax = plot_timeline(tl)
+    shown = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert shown == ["A runs", "B runs", STYLE["io"].label, STYLE["ready"].label, STYLE["switch"].label]
+    key = render_timeline_svg(tl)
+    for kind in ("cpu", "io", "ready", "switch"):
+        assert f"{STYLE[kind].words}: {STYLE[kind].label}" in key
+    plt.close("all")
+
+
+def test_drawing_arguments_are_checked():
+    from course_lib.timeline import render_timeline_svg
+
+    with pytest.raises(ValueError, match="xmax"):
+        plot_timeline(_every_kind(), xmax=-1)
+    with pytest.raises(TypeError, match="quantum"):
+        plot_models([Task("A", [cpu(1)])], quantum="fast")
+    with pytest.raises(TypeError, match="Timeline"):
+        render_timeline_svg([Segment("A", "cpu", 0, 1)])
+    plt.close("all")
+
+
+def test_the_data_module_is_the_drawing_modules_timeline():
+    import course_lib.segments as data
+    import course_lib.timeline as drawing
+
+    assert drawing.Segment is data.Segment and drawing.Timeline is data.Timeline

@@ -9,7 +9,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "browser" / "fixtures"))
 from fakeloop import FakeLoop, forty_event_loop  # noqa: E402
 
-from course_lib.widgets import Stepper, render_state, render_timeline_svg  # noqa: E402
+from course_lib.stepview import render_state  # noqa: E402
+from course_lib.timeline import render_timeline_svg  # noqa: E402
+from course_lib.widgets import Stepper  # noqa: E402
 
 
 def fresh_states(n):
@@ -24,7 +26,8 @@ def fresh_states(n):
 
 def test_buttons_are_labelled_and_start_state():
     s = Stepper(FakeLoop)
-    assert [b.description for b in (s.reset_button, s.back_button, s.step_button, s.run_button)] == ["Reset", "Back", "Step", "Run"]
+    buttons = (s.reset_button, s.back_button, s.step_button, s.run_button)
+    assert [b.description for b in buttons] == ["Reset", "Back", "Step", "Run"]
     assert s.state == FakeLoop().snapshot()
     assert s.history == []
     assert s.back_button.disabled and not s.step_button.disabled

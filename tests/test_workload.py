@@ -13,14 +13,15 @@ def test_steps_and_tasks():
 @pytest.mark.parametrize(
     "make, error, words",
     [
-        (lambda: cpu(0), ValueError, r"cpu\(duration\) must be .* greater than 0"),
+        (lambda: cpu(0), ValueError, r"cpu\(duration\) must be a number of seconds > 0"),
         (lambda: io(-2), ValueError, r"io\(duration\)"),
         (lambda: cpu(float("inf")), ValueError, "finite"),
         (lambda: io("3"), TypeError, "number of seconds"),
         (lambda: cpu(True), TypeError, "number of seconds"),
         (lambda: Step("disk", 1), ValueError, "kind"),
         (lambda: Task("", [cpu(1)]), ValueError, "name"),
-        (lambda: Task(3, [cpu(1)]), ValueError, "name"),
+        (lambda: Task(3, [cpu(1)]), TypeError, "name"),
+        (lambda: Task("  ", [cpu(1)]), ValueError, "name"),
         (lambda: Task("A", []), ValueError, "at least one step"),
         (lambda: Task("A", cpu(1)), TypeError, "list of cpu"),
         (lambda: Task("A", [cpu(1), 2]), TypeError, r"steps\[1\]"),

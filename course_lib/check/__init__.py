@@ -1,18 +1,24 @@
 """Exercise checks: ``check("NN.name", *objects)`` drives a student's code and answers.
 
-What it is: one small registry. Each chapter has a module ``course_lib/check/chNN.py``
-whose functions are registered with ``@exercise("NN.name")``. ``check`` finds the
-function, calls it with the student's objects, and
+What it is: the runner of the exercise checks. ``check`` looks the exercise up in the
+registry (``course_lib.registry``), calls its check function with the student's objects, and
 
-- on success prints one line (``✔ 01.makespan passed: ...``) and returns ``None``;
+- on success prints one line (``✔ 01.makespan passed: ...``), notes the pass in the
+  student's progress (``course_lib.progress``) and returns ``None``;
 - on failure raises ``CheckFailed`` whose message is one short hint. Jupyter shows
   only that hint (no traceback), while nbclient, nbval and nbgrader still see an
   error, so an automatic grader counts it as a failed test.
 
-A check function receives the student's objects as positional arguments and two
-keyword arguments: ``rng`` (a seeded ``random.Random``, so a failing case can be
-reproduced) and ``extra`` (``True`` when the grader asks for the hidden extra cases).
-It may return a short summary string for the pass line.
+Writing a check. The checks of chapter NN live in ``course_lib/check/chNN.py``, one
+function per exercise, named after it: the check of ``"04.timers"`` is ``check_timers``,
+registered with ``@exercise("04.timers", "Title")``. Nothing else in ``course_lib`` is
+called ``check_...``: argument checks are ``course_lib.validate``'s, and a check's helpers
+are private (``_name``). A check function receives the student's objects as positional
+arguments and two keyword arguments: ``rng`` (a seeded ``random.Random``, so a failing case
+can be reproduced) and ``extra`` (``True`` when the grader asks for the hidden extra
+cases). It fails with ``expect(condition, hint)`` or ``raise CheckFailed(hint)``, and may
+return a short summary string for the pass line. To call student code that might never
+return, use ``course_lib.check.timeout.run_in_thread``.
 
 What it is not: a comparison of printed text. Checks call the student's functions,
 feed them random inputs and test properties of what comes back.
@@ -20,15 +26,15 @@ feed them random inputs and test properties of what comes back.
 
 from __future__ import annotations
 
-import importlib
 import random
-import re
 import traceback
 import zlib
 from dataclasses import dataclass
 from typing import Callable
 
-__all__ = ["check", "CheckFailed", "exercise", "expect", "results", "known_exercises"]
+from course_lib import progress, registry
+
+__all__ = ["check", "CheckFailed", "exercise", "expect", "results", "CheckResult"]
 
 
 class CheckFailed(Exception):
@@ -55,26 +61,14 @@ class CheckResult:
     message: str
 
 
-@dataclass(frozen=True)
-class _Exercise:
-    exercise_id: str
-    title: str
-    function: Callable
-
-
-_REGISTRY: dict[str, _Exercise] = {}
-results: list[CheckResult] = []  # every check run in this process, in order (the grader reads it)
-
-_ID = re.compile(r"^(\d\d)\.[a-z0-9_]+$")
+results: list[CheckResult] = []  # every check run in this process, in order
 
 
 def exercise(exercise_id: str, title: str = ""):
     """Register the decorated function as the check of ``exercise_id`` (``"NN.name"``)."""
-    if not _ID.match(exercise_id):
-        raise ValueError(f"exercise_id must look like '01.makespan', got {exercise_id!r}")
 
     def register(function: Callable) -> Callable:
-        _REGISTRY[exercise_id] = _Exercise(exercise_id, title, function)
+        registry.register(exercise_id, title, function)
         return function
 
     return register
@@ -86,27 +80,16 @@ def expect(condition: object, hint: str) -> None:
         raise CheckFailed(hint)
 
 
-def known_exercises() -> list[str]:
-    """Every exercise id of every chapter module that exists."""
-    from pathlib import Path
-
-    for path in sorted(Path(__file__).parent.glob("ch[0-9][0-9].py")):
-        importlib.import_module(f"{__name__}.{path.stem}")
-    return sorted(_REGISTRY)
-
-
-def _lookup(exercise_id: object) -> _Exercise:
-    if not isinstance(exercise_id, str) or not _ID.match(exercise_id):
+def _find(exercise_id: object) -> registry.Exercise:
+    """The exercise, or ``CheckFailed`` with a hint when there is none of that name."""
+    if not registry.is_exercise_id(exercise_id):
         raise CheckFailed(f"the first argument of check() is an exercise id like '01.makespan', got {exercise_id!r}")
-    if exercise_id not in _REGISTRY:
-        try:
-            importlib.import_module(f"{__name__}.ch{exercise_id[:2]}")
-        except ModuleNotFoundError:
-            pass
-    if exercise_id not in _REGISTRY:
-        same_chapter = [e for e in known_exercises() if e[:2] == exercise_id[:2]]
-        raise CheckFailed(f"there is no exercise {exercise_id!r}; this chapter has {', '.join(same_chapter) or 'none'}")
-    return _REGISTRY[exercise_id]
+    try:
+        return registry.lookup(exercise_id)
+    except LookupError:
+        same_chapter = registry.exercise_ids(exercise_id[:2])
+        known = ", ".join(same_chapter) or "none"
+        raise CheckFailed(f"there is no exercise {exercise_id!r}; this chapter has {known}") from None
 
 
 def _seed(exercise_id: str) -> int:
@@ -126,7 +109,7 @@ def _where(tb) -> str:
 def check(exercise_id: str, *objects, extra: bool = False, seed: int | None = None) -> None:
     """Run the checks of ``exercise_id`` against the student's ``objects``."""
     try:
-        entry = _lookup(exercise_id)
+        entry = _find(exercise_id)
     except CheckFailed as failure:
         results.append(CheckResult(str(exercise_id), False, failure.hint))
         raise CheckFailed(failure.hint) from None
@@ -138,24 +121,23 @@ def check(exercise_id: str, *objects, extra: bool = False, seed: int | None = No
     except NotImplementedError:
         hint = "not written yet: replace `raise NotImplementedError()` with your code, run that cell, then this one."
     except RecursionError:
-        hint = "your code recursed without end (RecursionError): look for a function that calls itself or a callback that reschedules itself at once."
+        hint = ("your code recursed without end (RecursionError): look for a function that calls itself "
+                "or a callback that reschedules itself at once.")
     except Exception as error:  # the student's code raised: name it, don't dump a traceback
         message = str(error).splitlines()[0][:200] if str(error) else ""
-        hint = f"your code raised {type(error).__name__}{': ' + message if message else ''}{_where(error.__traceback__)}"
+        said = f": {message}" if message else ""
+        hint = f"your code raised {type(error).__name__}{said}{_where(error.__traceback__)}"
     else:
         results.append(CheckResult(exercise_id, True, summary or ""))
-        _record_progress(exercise_id)
+        _note_pass(exercise_id)
         print(f"✔ {exercise_id} passed" + (f": {summary}" if summary else ""))
         return None
     results.append(CheckResult(exercise_id, False, hint))
     raise CheckFailed(hint, exercise_id) from None
 
 
-def _record_progress(exercise_id: str) -> None:
+def _note_pass(exercise_id: str) -> None:
     try:
-        from course_lib import progress
-
         progress.record(exercise_id)
     except Exception:  # progress is a convenience; never let it fail a check
         pass
-

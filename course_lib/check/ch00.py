@@ -1,6 +1,8 @@
 """Check for chapter 00: the warm-up exercise that shows how checks answer."""
 
-from course_lib.check import expect, exercise
+from course_lib.check import exercise, expect
+
+__all__ = ["check_warmup"]
 
 
 @exercise("00.warmup", "Count the seconds a task waits")

@@ -14,6 +14,8 @@ from course_lib.models import run_event_driven, run_sequential, run_threaded
 from course_lib.timeline import Timeline
 from course_lib.workload import Task, cpu, io
 
+__all__ = ["check_predict", "check_bounds", "check_workloads", "check_event_loop"]
+
 TOL = 1e-6
 
 
@@ -21,7 +23,8 @@ def random_tasks(rng, n_tasks=None, max_steps=5) -> list[Task]:
     n_tasks = n_tasks or rng.randint(1, 5)
     tasks = []
     for i in range(n_tasks):
-        steps = [(cpu if rng.random() < 0.5 else io)(rng.choice([0.5, 1, 1.5, 2, 3])) for _ in range(rng.randint(1, max_steps))]
+        steps = [(cpu if rng.random() < 0.5 else io)(rng.choice([0.5, 1, 1.5, 2, 3]))
+                 for _ in range(rng.randint(1, max_steps))]
         tasks.append(Task("ABCDEFGH"[i], steps))
     return tasks
 
@@ -76,7 +79,8 @@ def check_predict(predictions, *, rng, extra):
         expect(key in got, f"predictions() should have the key {key!r} (keys: sequential, threaded, event_driven)")
         _number(got[key], f"predictions()[{key!r}]")
     wrong = [key for key in want if abs(got[key] - want[key]) > TOL]
-    expect(not wrong, f"not quite: {', '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} off. Draw the timeline on paper, one row per task, and count again.")
+    expect(not wrong, f"not quite: {', '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} off. "
+                      "Draw the timeline on paper, one row per task, and count again.")
     return "all three right"
 
 
@@ -90,13 +94,16 @@ def check_bounds(sequential_time, lower_bound, *, rng, extra):
             got = sequential_time(tasks)
         _number(got, "sequential_time")
         want = run_sequential(tasks).makespan
-        expect(abs(got - want) < TOL, f"sequential_time for [{show(tasks)}] returned {got}, expected {want}: in the sequential model nothing overlaps")
+        expect(abs(got - want) < TOL, f"sequential_time for [{show(tasks)}] returned {got}, expected {want}: "
+                                      "in the sequential model nothing overlaps")
         with models_refused():
             got = lower_bound(tasks)
         _number(got, "lower_bound")
         want = max(sum(t.cpu_time for t in tasks), max(t.cpu_time + t.io_time for t in tasks))
-        expect(abs(got - want) < TOL, f"lower_bound for [{show(tasks)}] returned {got}, expected {want}: the larger of 'all cpu steps on one CPU' and 'the longest task on its own'")
-        expect(run_event_driven(tasks).makespan >= got - TOL, "lower_bound is above what the event loop achieves: it cannot be a lower bound")
+        expect(abs(got - want) < TOL, f"lower_bound for [{show(tasks)}] returned {got}, expected {want}: "
+                                      "the larger of 'all cpu steps on one CPU' and 'the longest task on its own'")
+        expect(run_event_driven(tasks).makespan >= got - TOL,
+               "lower_bound is above what the event loop achieves: it cannot be a lower bound")
     return "40 random workloads"
 
 
@@ -111,12 +118,15 @@ def check_workloads(loop_wins, loop_loses, *, rng, extra):
         expect(len(tasks) >= 3, f"{name}() should return at least 3 tasks, got {len(tasks)}")
     tasks = loop_wins()
     seq, event = run_sequential(tasks).makespan, run_event_driven(tasks).makespan
-    expect(event <= seq / 2 + TOL, f"loop_wins: the event loop takes {event:g} s against {seq:g} s sequentially; make it at most half. What do the tasks spend most of their time doing?")
+    expect(event <= seq / 2 + TOL, f"loop_wins: the event loop takes {event:g} s against {seq:g} s sequentially; "
+                                   "make it at most half. What do the tasks spend most of their time doing?")
     tasks = loop_loses()
     seq, event = run_sequential(tasks).makespan, run_event_driven(tasks).makespan
     two_cores = run_threaded(tasks, cores=2, quantum=0.5).makespan
-    expect(event >= seq - TOL, f"loop_loses: the event loop takes {event:g} s against {seq:g} s sequentially; it should gain nothing. What can a loop not overlap?")
-    expect(two_cores * 1.5 <= event + TOL, f"loop_loses: two cores with threads take {two_cores:g} s against the loop's {event:g} s; make threads on two cores at least 1.5x faster")
+    expect(event >= seq - TOL, f"loop_loses: the event loop takes {event:g} s against {seq:g} s sequentially; "
+                               "it should gain nothing. What can a loop not overlap?")
+    expect(two_cores * 1.5 <= event + TOL, f"loop_loses: two cores with threads take {two_cores:g} s against the "
+                                           f"loop's {event:g} s; make threads on two cores at least 1.5x faster")
     return "the loop wins the first and gains nothing on the second"
 
 
@@ -128,7 +138,8 @@ def _as_timeline(result, name):
 @exercise("01.event_loop", "Write the event-driven model yourself")
 def check_event_loop(my_event_driven, *, rng, extra):
     _callable(my_event_driven, "my_event_driven")
-    expect(my_event_driven is not run_event_driven, "that is the course's run_event_driven: write your own my_event_driven")
+    expect(my_event_driven is not run_event_driven,
+           "that is the course's run_event_driven: write your own my_event_driven")
     fixed = [Task(n, [cpu(1), io(2), cpu(1)]) for n in "ABC"]
     cases = [fixed] + [random_tasks(rng) for _ in range(150 if extra else 40)]
     for tasks in cases:
@@ -141,16 +152,21 @@ def check_event_loop(my_event_driven, *, rng, extra):
             work = [s for s in tl.for_task(task.name) if s.kind != "ready"]
             kinds = [(s.kind, round(s.duration, 6)) for s in work]
             want = [(s.kind, round(s.duration, 6)) for s in task.steps]
-            expect(kinds == want, f"{where}: task {task.name}'s segments {kinds} should match its steps {want}, in order")
+            expect(kinds == want,
+                   f"{where}: task {task.name}'s segments {kinds} should match its steps {want}, in order")
             for a, b in zip(work, work[1:]):
-                expect(a.end <= b.start + TOL, f"{where}: task {task.name} starts a step before the previous one ends ({a} then {b})")
+                expect(a.end <= b.start + TOL,
+                       f"{where}: task {task.name} starts a step before the previous one ends ({a} then {b})")
         cpu_segments = sorted(tl.of_kind("cpu"), key=lambda s: s.start)
         for a, b in zip(cpu_segments, cpu_segments[1:]):
             expect(a.end <= b.start + TOL, f"{where}: {a.task} and {b.task} use the one CPU at the same time")
         want = run_event_driven(tasks)
         expect(abs(tl.makespan - want.makespan) < TOL,
-               f"{where}: makespan {tl.makespan:g}, expected {want.makespan:g}. Does every task whose I/O ended (even one whose next step is I/O) rejoin the back of the ready queue, and does the loop never sleep while a task is ready?")
+               f"{where}: makespan {tl.makespan:g}, expected {want.makespan:g}. Does every task whose I/O ended "
+               "(even one whose next step is I/O) rejoin the back of the ready queue, and does the loop never "
+               "sleep while a task is ready?")
         got_finish = {s.task: round(s.end, 6) for s in sorted(tl.segments, key=lambda s: s.end) if s.kind != "ready"}
         want_finish = {s.task: round(s.end, 6) for s in sorted(want.segments, key=lambda s: s.end) if s.kind != "ready"}
-        expect(got_finish == want_finish, f"{where}: tasks finish at {got_finish}, expected {want_finish}: serve ready tasks first in, first out")
+        expect(got_finish == want_finish,
+               f"{where}: tasks finish at {got_finish}, expected {want_finish}: serve ready tasks first in, first out")
     return f"{len(cases)} workloads, same schedule as the course's loop"

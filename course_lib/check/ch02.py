@@ -24,37 +24,15 @@ import threading
 import time
 
 from course_lib.check import CheckFailed, exercise, expect
+from course_lib.check.timeout import run_in_thread
 from course_lib.slowserver import SlowServer
 
-__all__ = ["IO_MODELS", "CountingSocket"]
+__all__ = ["IO_MODELS", "CountingSocket", "check_recv_exactly", "check_wait_for_data", "check_io_models"]
 
 IO_MODELS = ("blocking", "non-blocking", "multiplexing", "signal-driven", "asynchronous")
 
 TIMEOUT = 10.0  # seconds a student's function may take before the check gives up on it
 SOCKET_TIMEOUT = 5.0  # a recv that waits this long on a check's socket raises TimeoutError
-
-
-def _call_with_timeout(function, *args, timeout=TIMEOUT, on_timeout=None):
-    """Run ``function(*args)`` in a thread: (returned value, raised exception, finished?, thread CPU s, wall s)."""
-    box = {}
-
-    def run():
-        cpu0, wall0 = time.thread_time(), time.perf_counter()
-        try:
-            box["value"] = function(*args)
-        except BaseException as error:  # handed back to the check
-            box["error"] = error
-        box["cpu"], box["wall"] = time.thread_time() - cpu0, time.perf_counter() - wall0
-
-    thread = threading.Thread(target=run, name="check-02-student", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        if on_timeout is not None:
-            on_timeout()  # e.g. close the socket: a loop spinning on it then fails and ends
-        thread.join(5)
-        return None, None, False, 0.0, 0.0
-    return box.get("value"), box.get("error"), True, box["cpu"], box["wall"]
 
 
 def _hard_close(sock):
@@ -102,9 +80,10 @@ def _one_case(recv_exactly, rng, n, extra_bytes, close_after):
     feeder = threading.Thread(target=_feed, args=(writer, data, rng, close_after is not None), daemon=True)
     feeder.start()
     try:
-        value, error, finished, _, _ = _call_with_timeout(
+        outcome = run_in_thread(
             recv_exactly, reader, n, timeout=TIMEOUT if close_after is None else 4.0,  # the peer closes within ms
-            on_timeout=lambda: _hard_close(reader))
+            on_timeout=lambda: _hard_close(reader), grace=5, name="recv_exactly")
+        value, error, finished = outcome.value, outcome.error, outcome.finished
         if not finished:
             if close_after is not None:
                 return (f"recv_exactly(sock, {n}) never returned after the peer closed at {close_after} bytes: "
@@ -156,7 +135,7 @@ def _short(value):
 
 
 @exercise("02.recv_exactly", "Read exactly n bytes")
-def _(recv_exactly, *, rng, extra):
+def check_recv_exactly(recv_exactly, *, rng, extra):
     expect(callable(recv_exactly), "pass your function itself: check('02.recv_exactly', recv_exactly)")
     cases = [(0, 5, None), (1, 0, None)]  # n = 0 must not wait for anything
     for _ in range(30 if extra else 14):
@@ -174,12 +153,15 @@ def _(recv_exactly, *, rng, extra):
     with SlowServer(delay=0.05, response=reply, chunk_size=3, chunk_delay=0.005) as srv:
         with socket.create_connection(srv.address, timeout=TIMEOUT) as sock:
             sock.sendall(b"GET\n")
-            value, error, finished, _, _ = _call_with_timeout(recv_exactly, sock, len(reply),
-                                                              on_timeout=lambda: _hard_close(sock))
+            outcome = run_in_thread(recv_exactly, sock, len(reply), timeout=TIMEOUT,
+                                    on_timeout=lambda: _hard_close(sock), grace=5, name="recv_exactly")
+            value, error, finished = outcome.value, outcome.error, outcome.finished
             expect(finished, f"recv_exactly(sock, {len(reply)}) on the slow server did not return within {TIMEOUT:g} s")
             _raise_student_error(error)
             expect(value == reply, f"from the slow server you returned {_short(value)}, expected {_short(reply)}")
-            _, error, finished, _, _ = _call_with_timeout(recv_exactly, sock, 1, on_timeout=lambda: _hard_close(sock))
+            outcome = run_in_thread(recv_exactly, sock, 1, timeout=TIMEOUT, on_timeout=lambda: _hard_close(sock),
+                                    grace=5, name="recv_exactly")
+            error, finished = outcome.error, outcome.finished
             expect(finished and isinstance(error, EOFError),
                    "after the slow server closed, recv_exactly(sock, 1) must raise EOFError")
     return f"{len(cases)} sockets fed in random chunks, 1 slow server"
@@ -214,11 +196,14 @@ def _wait_case(wait_for_data, delay, reply):
             sock.connect(srv.address)
             sock.sendall(b"any news?\n")
             sock.setblocking(False)
-            value, error, finished, cpu, wall = _call_with_timeout(wait_for_data, sock,
-                                                                   on_timeout=lambda: _hard_close(sock))
+            outcome = run_in_thread(wait_for_data, sock, timeout=TIMEOUT, on_timeout=lambda: _hard_close(sock),
+                                    grace=5, name="wait_for_data")
+            value, error, finished = outcome.value, outcome.error, outcome.finished
+            cpu, wall = outcome.cpu, outcome.wall
         finally:
             _hard_close(sock)
-    expect(finished, f"wait_for_data did not return within {TIMEOUT:g} s although the server answered after {delay:g} s")
+    expect(finished,
+           f"wait_for_data did not return within {TIMEOUT:g} s although the server answered after {delay:g} s")
     expect(not isinstance(error, BlockingIOError),
            "recv raised BlockingIOError: the socket is non-blocking and nothing had arrived yet; wait first")
     _raise_student_error(error)
@@ -228,7 +213,8 @@ def _wait_case(wait_for_data, delay, reply):
         expect(len(value) > 0 and reply.startswith(bytes(value)),
                f"wait_for_data returned {_short(value)}, but the server sent {_short(reply)}")
     else:
-        expect(value == b"", f"the server closed without sending anything; wait_for_data should return b'', got {_short(value)}")
+        expect(value == b"",
+               f"the server closed without sending anything; wait_for_data should return b'', got {_short(value)}")
     expect(sock.eagain <= 2,
            f"while waiting, recv came back empty (EAGAIN) {sock.eagain} times: that is polling. "
            "Let the kernel wait: make the socket blocking, or wait with select, then recv once")
@@ -239,7 +225,7 @@ def _wait_case(wait_for_data, delay, reply):
 
 
 @exercise("02.wait_for_data", "Wait without burning a core")
-def _(wait_for_data, *, rng, extra):
+def check_wait_for_data(wait_for_data, *, rng, extra):
     expect(callable(wait_for_data), "pass your function itself: check('02.wait_for_data', wait_for_data)")
     _wait_case(wait_for_data, 0.8, b"here is your data\n")
     _wait_case(wait_for_data, 0.2, b"")  # the peer closes: that wakes a waiting reader too
@@ -275,10 +261,11 @@ def _normalise(answer):
 
 
 @exercise("02.io_models", "Name the I/O model")
-def _(io_models, *, rng, extra):
+def check_io_models(io_models, *, rng, extra):
     expect(callable(io_models), "pass your function itself: check('02.io_models', io_models)")
     answers = io_models()
-    expect(isinstance(answers, dict), f"io_models() must return a dict like {{'A': 'blocking', ...}}, got {type(answers).__name__}")
+    expect(isinstance(answers, dict),
+           f"io_models() must return a dict like {{'A': 'blocking', ...}}, got {type(answers).__name__}")
     missing = [k for k in _SNIPPET_HINTS if k not in answers]
     expect(not missing, f"no answer for snippet{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
     for key in _SNIPPET_HINTS:
@@ -286,5 +273,6 @@ def _(io_models, *, rng, extra):
                f"{key}: {answers[key]!r} is not one of {', '.join(IO_MODELS)}")
     wrong = [k for k, (want, _) in _SNIPPET_HINTS.items() if _normalise(answers[k]) != want]
     if wrong:
-        raise CheckFailed(f"{len(_SNIPPET_HINTS) - len(wrong)} of {len(_SNIPPET_HINTS)} right. {_SNIPPET_HINTS[wrong[0]][1]}")
+        right = len(_SNIPPET_HINTS) - len(wrong)
+        raise CheckFailed(f"{right} of {len(_SNIPPET_HINTS)} right. {_SNIPPET_HINTS[wrong[0]][1]}")
     return f"all {len(_SNIPPET_HINTS)} snippets classified"

@@ -27,8 +27,11 @@ import threading
 import time
 
 from course_lib.check import CheckFailed, exercise, expect
+from course_lib.check.timeout import run_in_thread
 from course_lib.slowserver import SlowServer
 from course_lib.threadsim import ProgramError, Scheduler, search
+
+__all__ = ["check_transfer", "check_lock_order", "check_atomic_counter", "check_pool_fetch"]
 
 TIMEOUT = 20.0  # seconds a student's function may take before the check gives up on it
 
@@ -128,7 +131,7 @@ def _transfers_hold(function, transfers, accounts, lock_hint: str, audit_lock: s
 
 # ------------------------------------------------------------------------------ transfer (one lock)
 @exercise("03.transfer", "Fix the race in a bank transfer with one lock")
-def _(transfer, *, rng, extra):
+def check_transfer(transfer, *, rng, extra):
     expect(callable(transfer), f"pass your function transfer, got {type(transfer).__name__}")
     hint = "hold the lock 'bank' from before the first load until after the last store"
     explored = 0
@@ -142,7 +145,7 @@ def _(transfer, *, rng, extra):
 
 # ------------------------------------------------------------------------------ lock order (two locks)
 @exercise("03.lock_order", "Take two locks without deadlock")
-def _(transfer_locked, *, rng, extra):
+def check_lock_order(transfer_locked, *, rng, extra):
     expect(callable(transfer_locked), f"pass your function transfer_locked, got {type(transfer_locked).__name__}")
     names = ["alice", "bob", "carol", "dave"]
     for src, dst in [("alice", "bob"), ("dave", "carol")]:
@@ -162,24 +165,8 @@ def _(transfer_locked, *, rng, extra):
 
 
 # ------------------------------------------------------------------------------ atomic counter (real threads)
-def _in_thread(function, timeout=None):
-    """Run ``function()`` in a daemon thread: (finished?, error)."""
-    box, timeout = {}, TIMEOUT if timeout is None else timeout
-
-    def run():
-        try:
-            function()
-        except BaseException as error:  # handed back to the check
-            box["error"] = error
-
-    thread = threading.Thread(target=run, name="check-03-student", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return not thread.is_alive(), box.get("error")
-
-
 @exercise("03.atomic_counter", "A counter whose update cannot be lost")
-def _(Counter, *, rng, extra):
+def check_atomic_counter(Counter, *, rng, extra):
     expect(isinstance(Counter, type), f"pass your class Counter itself, got {type(Counter).__name__}")
     counter = Counter()
     expect(counter.value == 0, f"a new Counter() should have value 0, got {counter.value!r}")
@@ -200,12 +187,13 @@ def _(Counter, *, rng, extra):
             pass
         counter.update(lambda v: v + 1)
 
-    finished, error = _in_thread(after_failure, timeout=3)
-    expect(finished, "after fn raised an exception, the next update() waited forever: release the lock "
+    outcome = run_in_thread(after_failure, timeout=3, name="update")
+    expect(outcome.finished, "after fn raised an exception, the next update() waited forever: release the lock "
                      "even when fn fails (`with self._lock:` does that)")
-    if error is not None:
-        raise error
-    expect(counter.value == 16, f"after a failing fn the value should be unchanged (then +1 -> 16), got {counter.value!r}")
+    if outcome.error is not None:
+        raise outcome.error
+    expect(counter.value == 16,
+           f"after a failing fn the value should be unchanged (then +1 -> 16), got {counter.value!r}")
 
     threads, per_thread = 8, 40 if not extra else 100
     counter = _lingering(Counter)()
@@ -215,8 +203,11 @@ def _(Counter, *, rng, extra):
         return v + 1
 
     returned = []  # list.append is atomic: every value update() returned, from every thread
-    workers = [threading.Thread(target=lambda: [returned.append(counter.update(slow_increment)) for _ in range(per_thread)],
-                                daemon=True, name=f"check-03-{i}") for i in range(threads)]
+    def hammer():
+        for _ in range(per_thread):
+            returned.append(counter.update(slow_increment))
+
+    workers = [threading.Thread(target=hammer, daemon=True, name=f"check-03-{i}") for i in range(threads)]
     start = time.monotonic()
     for w in workers:
         w.start()
@@ -237,18 +228,15 @@ def _(Counter, *, rng, extra):
 
 # ------------------------------------------------------------------------------ thread-pool fetcher
 @exercise("03.pool_fetch", "Fetch on a bounded pool of threads")
-def _(fetch_all, *, rng, extra):
+def check_pool_fetch(fetch_all, *, rng, extra):
     expect(callable(fetch_all), f"pass your function fetch_all, got {type(fetch_all).__name__}")
     for n, workers in ([(9, 3), (6, 2)] + ([(12, 4)] if extra else [])):
         lines = [f"job {rng.randint(100, 999)}-{i}\n".encode() for i in range(n)]
-        box = {}
         with SlowServer(delay=0.25, response=lambda line: b"answer to " + line) as srv:
-            finished, error = _in_thread(lambda: box.update(result=fetch_all(srv.address, lines, workers)))
+            outcome = run_in_thread(fetch_all, srv.address, lines, workers, timeout=TIMEOUT, name="fetch_all")
             stats = srv.requests, srv.max_in_flight
-        expect(finished, f"fetch_all(address, {n} lines, {workers}) did not return within {TIMEOUT:g} s")
-        if error is not None:
-            raise error
-        got, want = box["result"], [b"answer to " + line for line in lines]
+        got = outcome.result(f"fetch_all(address, {n} lines, {workers}) did not return within {TIMEOUT:g} s")
+        want = [b"answer to " + line for line in lines]
         expect(isinstance(got, (list, tuple)) and len(got) == n,
                f"fetch_all with {n} lines should return a list of {n} responses, got {got!r:.80}")
         for i, (g, w) in enumerate(zip(got, want)):

@@ -3,16 +3,16 @@
 What it is: the checks behind ``exercises/04_event_loop_callbacks.ipynb``.
 
 - ``04.timers``  the student's ``call_later`` and the timer part of one iteration, on the
-  minimal loop of the notebook. Random programs of callbacks (many timers share a deadline)
-  run on the student's loop and on **real asyncio driven by a virtual clock**; the order of
-  the callbacks and the time each one ran must be the same.
+  minimal loop of the notebook. Random programs of callbacks (``programs.py``; many timers
+  share a deadline) run on the student's loop and on **real asyncio driven by a virtual
+  clock** (``course_lib.virtualclock``); the order and time of every callback must agree.
 - ``04.predict`` the student's written prediction of the order in which a given program's
   callbacks run, compared with what asyncio (on a virtual clock) actually does.
 - ``04.chunks``  a long computation split into chunks with ``call_soon`` so that timers stay
   on time; measured on the course loop's virtual clock (``loop.spend`` models CPU work).
-- ``04.client``  a callback-chained client for the simulated ``LineServer``: connect, then for
-  each request send it and read the reply across partial reads, then close; on the virtual
-  clock with random latencies and chunking, several clients at once.
+- ``04.client``  a callback-chained client for the simulated ``LineServer`` (``course_lib.simnet``):
+  connect, then for each request send it and read the reply across partial reads, then close;
+  on the virtual clock with random latencies and chunking, several clients at once.
 
 What it is not: a copy of the answers. The expected behaviour is computed by running the same
 program on asyncio, so the check agrees with the real thing, not with one solution.
@@ -20,172 +20,19 @@ program on asyncio, so the check agrees with the real thing, not with one soluti
 
 from __future__ import annotations
 
-import asyncio
-import heapq
-import itertools
-import selectors
-import threading
-
+from course_lib import virtualclock
 from course_lib.check import CheckFailed, exercise, expect
+from course_lib.check.programs import describe, predict_program, program_from_plan, random_program
+from course_lib.check.timeout import run_in_thread
+from course_lib.loop import Loop, TooManySteps
+from course_lib.simnet import LineServer, SimNetwork
 
-__all__ = ["virtual_asyncio_loop", "run_on_asyncio", "predict_program", "LineServer"]
+__all__ = ["check_timers", "check_predict", "check_chunks", "check_client"]
 
-
-# ---------------------------------------------------------------- asyncio on a virtual clock
-class _VirtualSelector(selectors.SelectSelector):
-    """A selector that never sleeps: waiting ``timeout`` seconds moves a virtual clock instead."""
-
-    def __init__(self):
-        super().__init__()
-        self.now = 0.0
-        self.loop = None
-
-    def select(self, timeout=None):
-        if timeout is None:  # nothing ready and no timer: the program is over
-            self.loop.stop()
-        elif timeout > 0:
-            self.now += timeout
-        return super().select(0)
+ENDLESS = "look for a `while` loop that never ends."  # the hint when the student's code does not return
 
 
-class _FifoTimerHandle(asyncio.TimerHandle):
-    """asyncio's timer handle, with equal deadlines ordered by scheduling order."""
-
-    __slots__ = ("_seq",)
-
-    def __lt__(self, other):
-        return (self._when, self._seq) < (other._when, other._seq)
-
-
-class _VirtualLoop(asyncio.SelectorEventLoop):
-    def __init__(self, fifo_ties: bool):
-        selector = _VirtualSelector()
-        super().__init__(selector)
-        selector.loop = self
-        self._virtual = selector
-        self._fifo_ties = fifo_ties
-        self._tie = itertools.count()
-
-    def time(self):
-        return self._virtual.now
-
-    def call_at(self, when, callback, *args, context=None):
-        if not self._fifo_ties:
-            return super().call_at(when, callback, *args, context=context)
-        self._check_closed()  # the body of BaseEventLoop.call_at, with the handle above
-        timer = _FifoTimerHandle(when, callback, args, self, context)
-        timer._seq = next(self._tie)
-        heapq.heappush(self._scheduled, timer)
-        timer._scheduled = True
-        return timer
-
-
-def virtual_asyncio_loop(fifo_ties: bool = False) -> asyncio.AbstractEventLoop:
-    """A real asyncio event loop whose clock is virtual: it starts at 0.0 and jumps to the next timer.
-
-    It stops by itself when nothing is left to run. Run it with ``run_forever()`` in a
-    thread with no running loop (Jupyter's own loop runs in the main thread): see
-    ``run_on_asyncio``. asyncio compares timers by deadline only, so timers with equal
-    deadlines come out of its heap in no promised order; ``fifo_ties=True`` adds the
-    course loop's tie-break (scheduling order) and changes nothing else.
-    """
-    return _VirtualLoop(fifo_ties)
-
-
-def _in_thread(function, timeout: float, what: str, hint: str = "look for a `while` loop that never ends.", on_timeout=None):
-    """Run ``function()`` in a helper thread; return its result or re-raise its exception.
-
-    ``on_timeout()`` may try to unstick a thread that did not finish (it cannot be killed)."""
-    box = {}
-
-    def target():
-        try:
-            box["result"] = function()
-        except BaseException as error:  # handed to the caller below
-            box["error"] = error
-
-    worker = threading.Thread(target=target, daemon=True, name=f"check-{what}")
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        if on_timeout is not None:
-            on_timeout()
-            worker.join(1.0)
-        raise CheckFailed(f"{what} did not finish within {timeout:g} s: {hint}")
-    if "error" in box:
-        raise box["error"]
-    return box.get("result")
-
-
-def run_on_asyncio(program, fifo_ties: bool = False, timeout: float = 10.0) -> list:
-    """Run ``program(loop, log)`` on a virtual-clock asyncio loop; return ``[(label, time), ...]``.
-
-    Safe to call from Jupyter: the loop runs in a helper thread.
-    """
-
-    def go():
-        loop = virtual_asyncio_loop(fifo_ties)
-        events = []
-        try:
-            program(loop, lambda label: events.append((label, loop.time())))
-            loop.run_forever()
-        finally:
-            loop.close()
-        return events
-
-    return _in_thread(go, timeout, "asyncio")
-
-
-# ---------------------------------------------------------------- random programs of callbacks
-_DELAYS = [0, 0.5, 1, 1, 1, 1.5, 2]  # dyadic numbers: sums are exact floats, so ties stay ties
-
-
-def _random_program(rng, size: int):
-    """A random program: ``[(parent, kind, delay, name), ...]``; parent None = scheduled before the run."""
-    names = [chr(ord("a") + i) for i in range(size)]
-    plan = []
-    for i, name in enumerate(names):
-        parent = None if i < 3 or rng.random() < 0.15 else names[rng.randrange(i)]
-        kind = "soon" if rng.random() < 0.3 else "later"
-        plan.append((parent, kind, rng.choice(_DELAYS) if kind == "later" else None, name))
-    return plan
-
-
-def _describe(plan, name: str) -> str:
-    for parent, kind, delay, child in plan:
-        if child == name:
-            how = "call_soon" if kind == "soon" else f"call_later({delay:g})"
-            return f"{name!r} (scheduled with {how} {'before the run' if parent is None else f'by {parent!r}'})"
-    return repr(name)
-
-
-def _program_from_plan(plan):
-    """``program(loop, log)`` that schedules callbacks as ``plan`` says (works on any loop with asyncio's names)."""
-
-    def program(loop, log):
-        def make(name):
-            def callback():
-                log(name)
-                for parent, kind, delay, child in plan:
-                    if parent == name:
-                        schedule(child, kind, delay)
-
-            callback.__name__ = callback.__qualname__ = name
-            return callback
-
-        def schedule(child, kind, delay):
-            if kind == "soon":
-                loop.call_soon(make(child))
-            else:
-                loop.call_later(delay, make(child))
-
-        for parent, kind, delay, child in plan:
-            if parent is None:
-                schedule(child, kind, delay)
-
-    return program
-
-
+# ---------------------------------------------------------------- 04.timers: the student's loop against asyncio
 def _drive_mini_loop(loop_class, program, max_iterations: int = 500) -> list:
     """Run ``program`` on a fresh student loop, one ``run_once`` at a time (so a stuck loop cannot hang)."""
     loop = loop_class()
@@ -197,7 +44,8 @@ def _drive_mini_loop(loop_class, program, max_iterations: int = 500) -> list:
         loop.run_once()
     else:
         raise CheckFailed(
-            f"the loop was still busy after {max_iterations} iterations: does _move_due_timers move (and remove) every timer whose deadline is <= self.now?"
+            f"the loop was still busy after {max_iterations} iterations: does _move_due_timers move (and remove) "
+            "every timer whose deadline is <= self.now?"
         )
     return events
 
@@ -208,47 +56,50 @@ def _compare_runs(plan, got, want) -> None:
             continue
         if g[0] == w[0]:
             raise CheckFailed(
-                f"{_describe(plan, w[0])} ran at t={g[1]:g} instead of t={w[1]:g}: a timer is due at the time it was "
+                f"{describe(plan, w[0])} ran at t={g[1]:g} instead of t={w[1]:g}: a timer is due at the time it was "
                 "scheduled plus its delay, and runs in the first iteration at or after that time."
             )
         due = dict(want)
         if g[0] in due and g[1] < due[g[0]] - 1e-12:
             raise CheckFailed(
-                f"{_describe(plan, g[0])} ran at t={g[1]:g}, before it was due at t={due[g[0]]:g}: "
+                f"{describe(plan, g[0])} ran at t={g[1]:g}, before it was due at t={due[g[0]]:g}: "
                 "move only the timers whose deadline is <= the clock."
             )
         timers = all(kind == "later" for _, kind, _, child in plan if child in (g[0], w[0]))
         if timers and g[0] in due and due[g[0]] == w[1]:
             raise CheckFailed(
-                f"{_describe(plan, w[0])} should run before {_describe(plan, g[0])}: timers with the same deadline "
+                f"{describe(plan, w[0])} should run before {describe(plan, g[0])}: timers with the same deadline "
                 "run in the order they were scheduled (that is what the tie-break counter is for)."
             )
         raise CheckFailed(
-            f"callback number {i + 1} should be {_describe(plan, w[0])} at t={w[1]:g}, yours ran {g[0]!r} at t={g[1]:g}. "
+            f"callback number {i + 1} should be {describe(plan, w[0])} at t={w[1]:g}, "
+            f"yours ran {g[0]!r} at t={g[1]:g}. "
             "Order in one iteration: callbacks already queued first, then the timers that are due, by deadline."
         )
     if len(got) < len(want):
         missing = want[len(got)][0]
         raise CheckFailed(
-            f"{_describe(plan, missing)} never ran: does _next_timer return the earliest deadline while timers are left?"
+            f"{describe(plan, missing)} never ran: does _next_timer return the earliest deadline while timers are left?"
         )
     if len(got) > len(want):
-        raise CheckFailed(f"{got[len(want)][0]!r} ran twice: a timer must leave the heap when it moves to the ready queue.")
+        raise CheckFailed(
+            f"{got[len(want)][0]!r} ran twice: a timer must leave the heap when it moves to the ready queue.")
 
 
 @exercise("04.timers", "Timers on a heap with a tie-break")
-def _check_timers(loop_class, *, rng, extra):
+def check_timers(loop_class, *, rng, extra):
     expect(isinstance(loop_class, type), f"pass the class itself (TimerLoop), not {type(loop_class).__name__}")
-    cases = [_random_program(rng, rng.randint(4, 12)) for _ in range(60 if extra else 25)]
+    cases = [random_program(rng, rng.randint(4, 12)) for _ in range(60 if extra else 25)]
     # a hand-made case first: equal deadlines, scheduled in a known order
-    cases.insert(0, [(None, "later", 1, "a"), (None, "later", 1, "b"), (None, "soon", None, "c"), ("c", "later", 0, "d")])
-    wanted = [run_on_asyncio(_program_from_plan(p), fifo_ties=True) for p in cases]
+    cases.insert(0, [(None, "later", 1, "a"), (None, "later", 1, "b"), (None, "soon", None, "c"),
+                     ("c", "later", 0, "d")])
+    wanted = [virtualclock.record(program_from_plan(p), fifo_ties=True).events for p in cases]
 
     def student():
         results = []
         for plan in cases:
             try:
-                results.append(_drive_mini_loop(loop_class, _program_from_plan(plan)))
+                results.append(_drive_mini_loop(loop_class, program_from_plan(plan)))
             except TypeError as error:
                 if "'<' not supported" in str(error):
                     raise CheckFailed(
@@ -258,46 +109,14 @@ def _check_timers(loop_class, *, rng, extra):
                 raise
         return results
 
-    got_all = _in_thread(student, 10, "your loop")
+    outcome = run_in_thread(student, timeout=10, name="timers")
+    got_all = outcome.result(f"your loop did not finish within 10 s: {ENDLESS}")
     for plan, got, want in zip(cases, got_all, wanted):
         _compare_runs(plan, got, want)
     return f"{len(cases)} random programs ran in asyncio's order at asyncio's times"
 
 
 # ---------------------------------------------------------------- predict an order
-def predict_program(loop, log):
-    """The program of exercise 04.predict (the notebook shows the same code)."""
-
-    def A():
-        log("A")
-        loop.call_soon(C)
-        loop.call_later(0, D)
-
-    def B():
-        log("B")
-        loop.call_later(1, E)
-
-    def C():
-        log("C")
-        loop.call_soon(F)
-
-    def D():
-        log("D")
-
-    def E():
-        log("E")
-
-    def F():
-        log("F")
-
-    def G():
-        log("G")
-
-    loop.call_later(1, G)
-    loop.call_soon(A)
-    loop.call_soon(B)
-
-
 def _predict_hint(early: str, due: str) -> str:
     """Why ``early`` cannot run where ``due`` runs."""
     if early in "GE" and due not in "GE":
@@ -310,7 +129,7 @@ def _predict_hint(early: str, due: str) -> str:
 
 
 @exercise("04.predict", "Predict the order of callbacks")
-def _check_predict(predicted_order, *, rng, extra):
+def check_predict(predicted_order, *, rng, extra):
     expect(callable(predicted_order), "pass the function predicted_order itself (no parentheses)")
     answer = predicted_order()
     expect(
@@ -318,7 +137,7 @@ def _check_predict(predicted_order, *, rng, extra):
         f"predicted_order() should return a list of names like ['A', 'B', ...], got {answer!r}",
     )
     answer = [x.strip().upper() for x in answer]
-    want = [label for label, _ in run_on_asyncio(predict_program)]
+    want = [label for label, _ in virtualclock.record(predict_program).events]
     expect(sorted(answer) == sorted(want), f"list each of the {len(want)} callbacks {sorted(want)} exactly once")
     for i, (a, w) in enumerate(zip(answer, want)):
         if a != w:
@@ -334,8 +153,6 @@ MAX_LATE = 0.1  # the loop's slow_callback_duration: a heartbeat later than this
 
 def _run_chunked(function, numbers):
     """Run ``function(loop, numbers, work, done)`` from a callback of a fresh ``Loop()`` with a heartbeat."""
-    from course_lib.loop import Loop, TooManySteps
-
     loop = Loop()
     calls, results, lateness, longest = [], [], [], [0.0]
 
@@ -371,21 +188,25 @@ def _run_chunked(function, numbers):
 
 
 @exercise("04.chunks", "Split a long computation so timers stay on time")
-def _check_chunks(function, *, rng, extra):
+def check_chunks(function, *, rng, extra):
     expect(callable(function), "pass your function itself, e.g. check('04.chunks', chunked_sum_of_squares)")
     sizes = [0, 1, 7, 50, 500] + [rng.randint(2, 900) for _ in range(8 if extra else 3)]
     for size in sizes:
         numbers = [rng.randint(-99, 99) for _ in range(size)]
-        calls, results, late, longest = _in_thread(lambda: _run_chunked(function, list(numbers)), 10, "your function")
+        outcome = run_in_thread(_run_chunked, function, list(numbers), timeout=10, name="chunks")
+        calls, results, late, longest = outcome.result(f"your function did not finish within 10 s: {ENDLESS}")
         want = sum(x * x for x in numbers)
         expect(results, f"done(total) was never called for a list of {size} numbers")
         expect(len(results) == 1, f"done was called {len(results)} times for {size} numbers; call it once, at the end")
-        expect(sorted(calls) == sorted(numbers), f"call work(x) exactly once for each number: {len(calls)} calls for {size} numbers")
-        expect(results[0][0] == want, f"for {size} numbers done got {results[0][0]!r}, expected the sum of squares {want}")
+        expect(sorted(calls) == sorted(numbers),
+               f"call work(x) exactly once for each number: {len(calls)} calls for {size} numbers")
+        expect(results[0][0] == want,
+               f"for {size} numbers done got {results[0][0]!r}, expected the sum of squares {want}")
         expect(
             late <= MAX_LATE + 1e-9,
             f"with {size} numbers the heartbeat was {late:.2f} s late: one callback ran {longest:.2f} s. "
-            "Keep each chunk under the 50 ms heartbeat period and call_soon the next chunk from the end of the current one (chunks queued together run in one batch).",
+            "Keep each chunk under the 50 ms heartbeat period and call_soon the next chunk from the end of the "
+            "current one (chunks queued together run in one batch).",
         )
         need = size * WORK_COST
         expect(
@@ -397,65 +218,8 @@ def _check_chunks(function, *, rng, extra):
 
 
 # ---------------------------------------------------------------- a callback client
-class LineServer:
-    """A simulated server for exercise 04.client: one line in, one line out, in pieces.
-
-    For each request line it reads (up to ``b"\\n"``; the line may arrive in pieces) it
-    waits ``think`` seconds, then sends ``b"ECHO " + line.upper()`` in chunks of 1 to
-    ``max_chunk`` bytes, at most ``gap`` seconds apart. A connection can carry many
-    requests, one after the other. The server closes its end after the client closed.
-    ``rng`` (a ``random.Random``) picks the chunk sizes and gaps, so a run is repeatable.
-    ``served`` counts the request lines; ``overlapped`` counts requests that arrived
-    while the previous reply was still being sent.
-    """
-
-    def __init__(self, net, address="server:80", *, rng=None, think=0.1, max_chunk=6, gap=0.03):
-        import random
-
-        self.loop, self.rng = net.loop, rng or random.Random(4)
-        self.think, self.max_chunk, self.gap = think, max_chunk, gap
-        self.listener = net.listen(address)
-        self.loop.add_reader(self.listener, self._accept)
-        self.served = self.overlapped = 0
-        self._busy = set()  # connections whose reply is not completely sent yet
-
-    def _accept(self):
-        conn, _ = self.listener.accept()
-        self.loop.add_reader(conn, self._read, conn, bytearray())
-
-    def _read(self, conn, line):
-        data = conn.recv(1024)
-        if not data:  # the client closed
-            self.loop.remove_reader(conn)
-            conn.close()
-            return
-        line += data
-        while b"\n" in line:
-            end = line.index(b"\n") + 1
-            request = bytes(line[:end])
-            del line[:end]
-            self.served += 1
-            if conn in self._busy:
-                self.overlapped += 1
-            self._busy.add(conn)
-            self.loop.call_later(self.think, self._send, conn, b"ECHO " + request.upper())
-
-    def _send(self, conn, rest):
-        if conn.closed or conn.peer.closed:
-            return
-        size = self.rng.randint(1, self.max_chunk)
-        conn.send(rest[:size])
-        if rest[size:]:
-            self.loop.call_later(self.rng.uniform(0, self.gap), self._send, conn, rest[size:])
-        else:
-            self._busy.discard(conn)
-
-
 def _run_clients(fetch_all, rng, jobs, sockets):
     """Run ``fetch_all`` once per list of requests in ``jobs``, all at once, on a fresh simulated network."""
-    from course_lib.loop import Loop, TooManySteps
-    from course_lib.simnet import SimNetwork
-
     loop = Loop()
     net = SimNetwork(loop, latency=rng.choice([0.001, 0.01, 0.05, 0.2]))
     server = LineServer(net, "server:80", rng=rng, think=rng.uniform(0, 0.3), max_chunk=rng.randint(1, 8))
@@ -473,7 +237,8 @@ def _run_clients(fetch_all, rng, jobs, sockets):
     try:
         loop.run(max_steps=100_000)
     except TooManySteps:
-        raise CheckFailed("the loop never ran out of work: are you polling with call_soon? Let add_reader call you when data is there.") from None
+        raise CheckFailed("the loop never ran out of work: are you polling with call_soon? "
+                          "Let add_reader call you when data is there.") from None
     if loop.errors:
         raise loop.errors[0].error
     return results, server, loop
@@ -488,7 +253,7 @@ _WORDS = ["loop", "callback", "timer", "heap", "ready", "socket", "select", "eve
 
 
 @exercise("04.client", "A callback-chained client")
-def _check_client(fetch_all, *, rng, extra):
+def check_client(fetch_all, *, rng, extra):
     expect(callable(fetch_all), "pass your function itself, e.g. check('04.client', fetch_all)")
     for case in range(12 if extra else 6):
         clients = 1 if case < 2 else rng.randint(2, 3)
@@ -500,26 +265,35 @@ def _check_client(fetch_all, *, rng, extra):
             for sock in sockets:
                 sock.close()
 
-        results, server, loop = _in_thread(
-            lambda: _run_clients(fetch_all, rng, jobs, sockets), 5, "the loop",
-            "a callback never returned. Don't wait in a loop for data: return, and add_reader calls you again.",
-            on_timeout=unstick)
-        expect(len(sockets) == len(jobs), f"{len(jobs)} calls of fetch_all opened {len(sockets)} connections; connect once per call")
-        expect(not server.overlapped, "send the next request only after the whole reply to the previous one has arrived")
+        outcome = run_in_thread(_run_clients, fetch_all, rng, jobs, sockets, timeout=5, on_timeout=unstick,
+                                name="client")
+        results, server, loop = outcome.result(
+            "the loop did not finish within 5 s: a callback never returned. "
+            "Don't wait in a loop for data: return, and add_reader calls you again.")
+        expect(len(sockets) == len(jobs),
+               f"{len(jobs)} calls of fetch_all opened {len(sockets)} connections; connect once per call")
+        expect(not server.overlapped,
+               "send the next request only after the whole reply to the previous one has arrived")
         for job, result in zip(jobs, results):
             want = [b"ECHO " + request.upper() for request in job]
-            expect(result, f"on_done was never called for a list of {len(job)} request{'s'[:len(job) != 1]}: read until each reply ends with b'\\n'")
-            expect(len(result) == 1, f"on_done was called {len(result)} times for one list of requests; call it once, at the end")
+            expect(result, f"on_done was never called for a list of {len(job)} request{'s'[:len(job) != 1]}: "
+                           "read until each reply ends with b'\\n'")
+            expect(len(result) == 1,
+                   f"on_done was called {len(result)} times for one list of requests; call it once, at the end")
             got = result[0]
             expect(isinstance(got, list), f"call on_done with a list of replies (bytes), got {_short(got)}")
             for i, (g, w) in enumerate(zip(got, want)):
                 if g != w and isinstance(g, (bytes, bytearray)) and w.startswith(g):
-                    raise CheckFailed(f"reply {i + 1} was {_short(bytes(g))}, only the start of {_short(w)}: a reply comes in pieces, keep reading until b'\\n'")
+                    raise CheckFailed(f"reply {i + 1} was {_short(bytes(g))}, only the start of {_short(w)}: "
+                                      "a reply comes in pieces, keep reading until b'\\n'")
                 if g != w:
-                    mixed = " Several clients run at once: keep each one's state in its own closure or object, not in globals." if clients > 1 else ""
+                    mixed = (" Several clients run at once: keep each one's state in its own closure or object, "
+                             "not in globals.") if clients > 1 else ""
                     raise CheckFailed(f"reply {i + 1} was {_short(g)}, expected {_short(w)}.{mixed}")
             expect(len(got) == len(want), f"{len(job)} requests but on_done got {len(got)} replies")
-        expect(server.served == sum(map(len, jobs)), f"the server got {server.served} request lines, expected {sum(map(len, jobs))}")
+        requests = sum(map(len, jobs))
+        expect(server.served == requests, f"the server got {server.served} request lines, expected {requests}")
         expect(all(s.closed for s in sockets), "close the socket once the last reply is complete")
-        expect(not [k for k in loop.snapshot()["readers"] if k.startswith("client")], "remove your reader before closing the socket")
+        expect(not [k for k in loop.snapshot()["readers"] if k.startswith("client")],
+               "remove your reader before closing the socket")
     return "several clients at once, replies read across partial reads, requests one at a time, sockets closed"

@@ -7,8 +7,8 @@
   out, in order, and each call must stop at the first EAGAIN.
 - ``05.echo``           an ``EchoServer`` protocol on the course reactor that does its own
   writing: hundreds of real clients on 127.0.0.1 at once, payloads far larger than the
-  socket buffers, slow readers, clients that vanish mid-message; every echo must be
-  byte-exact and the server must still serve afterwards.
+  socket buffers, slow readers, clients that vanish mid-message (``echo_bench.py`` runs
+  them); every echo must be byte-exact and the server must still serve afterwards.
 
 What it is not: a timing test. Time limits only keep a broken answer from hanging.
 """
@@ -16,40 +16,24 @@ What it is not: a timing test. Time limits only keep a broken answer from hangin
 from __future__ import annotations
 
 import select
-import selectors
 import socket
-import struct
 import threading
 import time
 
 from course_lib.check import CheckFailed, exercise, expect
+from course_lib.check.echo_bench import Client, RawTransport, SpyLoop, rude_clients, run_clients
+from course_lib.check.timeout import run_in_thread
+from course_lib.loop import Loop
+from course_lib.reactor import LoopThread, Server
+from course_lib.scaling import raised_fd_limit
+from course_lib.triggers import SimSocket
 
-
-def _call_with_timeout(fn, args, timeout: float, what: str):
-    """Call ``fn(*args)`` in a thread; raise CheckFailed if it does not return in ``timeout`` s."""
-    box = {}
-
-    def target():
-        try:
-            box["value"] = fn(*args)
-        except BaseException as exc:  # handed back to the checking thread
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    start = time.perf_counter()
-    thread.start()
-    thread.join(timeout)
-    took = time.perf_counter() - start
-    if thread.is_alive():
-        raise CheckFailed(f"{what} did not return within {timeout:g} s")
-    if "error" in box:
-        raise box["error"]
-    return box["value"], took
+__all__ = ["check_wait_readable", "check_drain", "check_echo"]
 
 
 # --- 05.wait_readable --------------------------------------------------------------------
 @exercise("05.wait_readable", "Wait for several sockets with select()")
-def _(wait_readable, *, rng, extra):
+def check_wait_readable(wait_readable, *, rng, extra):
     pairs = []
     try:
         for case in range(12 if extra else 6):
@@ -65,14 +49,17 @@ def _(wait_readable, *, rng, extra):
                     pairs[i][1].close()
                 else:
                     pairs[i][1].send(b"x" * rng.randint(1, 100))
-            got, _ = _call_with_timeout(wait_readable, (list(socks), 0.5), 3.0, "wait_readable(socks, 0.5)")
+            got = run_in_thread(wait_readable, list(socks), 0.5, timeout=3.0).result(
+                "wait_readable(socks, 0.5) did not return within 3 s")
             expect(isinstance(got, list), f"wait_readable must return a list of sockets, got {type(got).__name__}")
             want = [socks[i] for i in chosen]
-            why = " (a socket whose peer closed is readable too: recv would return b'' at once)" if closed is not None else ""
+            why = (" (a socket whose peer closed is readable too: recv would return b'' at once)"
+                   if closed is not None else "")
             expect(
                 got == want,
                 f"with data waiting on sockets {chosen} of {len(socks)} you returned positions "
-                f"{[socks.index(s) if s in socks else s for s in got]}; return the readable ones, in the order given{why}",
+                f"{[socks.index(s) if s in socks else s for s in got]}; "
+                f"return the readable ones, in the order given{why}",
             )
             still = select.select([socks[i] for i in chosen], [], [], 0)[0]
             expect(len(still) == len(chosen), "wait_readable must only wait, not read: the data was gone afterwards")
@@ -81,20 +68,27 @@ def _(wait_readable, *, rng, extra):
             a.close()
             b.close()
         pairs = [socket.socketpair() for _ in range(3)]
-        got, took = _call_with_timeout(wait_readable, ([a for a, _ in pairs], 0.2), 3.0, "wait_readable(socks, 0.2) with nothing to read")
-        expect(got == [], f"with nothing to read wait_readable(socks, 0.2) must return [] after the timeout, got {got!r}")
-        expect(took >= 0.15, f"with nothing to read wait_readable(socks, 0.2) returned after {took:.3f} s: wait for the timeout")
+        outcome = run_in_thread(wait_readable, [a for a, _ in pairs], 0.2, timeout=3.0)
+        got = outcome.result("wait_readable(socks, 0.2) with nothing to read did not return within 3 s")
+        took = outcome.wall
+        expect(got == [],
+               f"with nothing to read wait_readable(socks, 0.2) must return [] after the timeout, got {got!r}")
+        expect(took >= 0.15,
+               f"with nothing to read wait_readable(socks, 0.2) returned after {took:.3f} s: wait for the timeout")
         # data arriving later: must wake up at once, not at the timeout
         a, b = pairs[0]
         timer = threading.Timer(0.1, b.send, (b"late",))
         timer.start()
         try:
-            got, took = _call_with_timeout(wait_readable, ([a for a, _ in pairs], 3.0), 4.0, "wait_readable(socks, 3.0)")
+            outcome = run_in_thread(wait_readable, [a for a, _ in pairs], 3.0, timeout=4.0)
+            got, took = outcome.result("wait_readable(socks, 3.0) did not return within 4 s"), outcome.wall
         finally:
             timer.cancel()
             timer.join()
-        expect(got == [a], f"data arrived on socket 0 while waiting; you returned {len(got)} sockets, expected only socket 0")
-        expect(took < 1.0, f"data arrived after 0.1 s but wait_readable returned after {took:.1f} s: return as soon as one is ready")
+        expect(got == [a],
+               f"data arrived on socket 0 while waiting; you returned {len(got)} sockets, expected only socket 0")
+        expect(took < 1.0, f"data arrived after 0.1 s but wait_readable returned after {took:.1f} s: "
+                           "return as soon as one is ready")
     finally:
         for a, b in pairs:
             a.close()
@@ -111,8 +105,6 @@ class _CountingSimSocket:
     """A SimSocket that gives up after too many recv calls."""
 
     def __init__(self, limit: int):
-        from course_lib.triggers import SimSocket
-
         self.sim = SimSocket()
         self.limit = limit
         self.runaway = False
@@ -128,7 +120,7 @@ class _CountingSimSocket:
 
 
 @exercise("05.drain", "An edge-triggered reader that drains to EAGAIN")
-def _(on_readable, *, rng, extra):
+def check_drain(on_readable, *, rng, extra):
     for run in range(30 if extra else 12):
         sock = _CountingSimSocket(limit=100_000)
         sent, got = bytearray(), bytearray()
@@ -143,11 +135,14 @@ def _(on_readable, *, rng, extra):
                 continue
             before = sock.sim.eagain_calls
             try:
-                data, _ = _call_with_timeout(on_readable, (sock,), 5.0, "on_readable(sock)")
+                outcome = run_in_thread(on_readable, sock, timeout=5.0)
+                data = outcome.result("on_readable(sock) did not return within 5 s")
             except _Runaway:
                 data = None
-            expect(not sock.runaway, "on_readable kept calling recv without end: stop at the first BlockingIOError (or b'')")
-            expect(isinstance(data, (bytes, bytearray)), f"on_readable must return the bytes it read, got {type(data).__name__}")
+            expect(not sock.runaway,
+                   "on_readable kept calling recv without end: stop at the first BlockingIOError (or b'')")
+            expect(isinstance(data, (bytes, bytearray)),
+                   f"on_readable must return the bytes it read, got {type(data).__name__}")
             got += data
             left = len(sock.sim.buffer)
             expect(
@@ -156,186 +151,28 @@ def _(on_readable, *, rng, extra):
                 "no new report will come for them; call recv until it raises BlockingIOError",
             )
             extra_eagain = sock.sim.eagain_calls - before - (0 if sock.sim.eof else 1)
-            expect(extra_eagain <= 0, "on_readable called recv again after it raised BlockingIOError: stop at the first EAGAIN")
-        expect(bytes(got) == bytes(sent), f"the bytes you returned differ from those that arrived ({len(got)} vs {len(sent)} bytes): return every chunk, in order")
+            expect(extra_eagain <= 0,
+                   "on_readable called recv again after it raised BlockingIOError: stop at the first EAGAIN")
+        expect(bytes(got) == bytes(sent), f"the bytes you returned differ from those that arrived "
+                                          f"({len(got)} vs {len(sent)} bytes): return every chunk, in order")
     return f"{30 if extra else 12} random runs of arrivals"
 
 
 # --- 05.echo -----------------------------------------------------------------------------
-class _SpyLoop:
-    """The real loop, with writer callbacks counted and their exceptions caught (so one bad
-    connection cannot end the check's server loop), and the callback running now timed."""
-
-    def __init__(self, loop):
-        self._loop = loop
-        self.writer_calls = 0
-        self.server = None
-        self.running = None  # (callback name, since when) while a callback runs
-        loop.add_instrument(self)
-
-    def before_callback(self, handle):
-        self.running = (handle.name, time.monotonic())
-
-    def after_callback(self, handle, step):
-        self.running = None
-
-    def stuck(self):
-        """The name of a callback that has been running for more than a second, if any."""
-        running = self.running
-        if running and time.monotonic() - running[1] > 1.0:
-            names = {"Transport._on_readable": "data_received", "Server._on_acceptable": "connection_made",
-                     "counted": "your writer callback"}
-            return names.get(running[0], running[0])
-        return None
-
-    def add_writer(self, fd, callback, *args):
-        def counted():
-            self.writer_calls += 1
-            try:
-                callback(*args)
-            except Exception as exc:
-                self.server.errors.append(exc)
-                for t in list(self.server.connections):
-                    if t.fd == fd:
-                        t.abort()
-
-        self._loop.add_writer(fd, counted)
-
-    def __getattr__(self, name):
-        return getattr(self._loop, name)
-
-
-def _no_write_transport():
-    from course_lib.reactor import Transport
-
-    class RawTransport(Transport):
-        def __init__(self, loop, sock, protocol, server=None):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32768)  # small: partial sends are certain
-            super().__init__(loop, sock, protocol, server)
-
-        def write(self, data):
-            raise RuntimeError("in 05.echo you send with self.sock.send() yourself; transport.write is switched off")
-
-        def _finish(self, exc):
-            if not self._closed and self.sock.fileno() != -1 and self.sock.gettimeout() != 0.0:
-                self.server.made_blocking = True  # the student switched the socket to blocking mode
-            super()._finish(exc)
-
-    return RawTransport
-
-
-class _Client:
-    def __init__(self, n, kind, payload, rcvbuf):
-        self.n, self.kind, self.payload = n, kind, payload
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)  # small window: forces partial sends
-        self.sock.setblocking(False)
-        self.sent = 0
-        self.got = bytearray()
-        self.done = False
-        self.error = None
-        self.next_read = 0.0  # slow readers read only every few milliseconds
-        self.vanish_at = len(payload) // 2 if kind == "vanish" else None
-
-
-def _selector():
-    """The best selector this platform has *now* (looked up at call time, not at import)."""
-    for name, cls in (("epoll", "EpollSelector"), ("kqueue", "KqueueSelector"), ("poll", "PollSelector")):
-        if hasattr(select, name) and hasattr(selectors, cls):
-            return getattr(selectors, cls)()
-    return selectors.SelectSelector()
-
-
-def _run_clients(address, clients, deadline):
-    sel = _selector()
-    try:
-        for c in clients:
-            c.sock.connect_ex(address)
-            sel.register(c.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, c)
-        active = len(clients)
-        moved, last_move = -1, time.monotonic()
-        while active and time.monotonic() < deadline:
-            now = time.monotonic()
-            progress = sum(c.sent + len(c.got) for c in clients)
-            if progress != moved:
-                moved, last_move = progress, now
-            elif now - last_move > 2.0:  # nothing moved for 2 s: the server is stuck
-                break
-            for key, events in sel.select(0.005):
-                c = key.data
-                if c.done:
-                    continue
-                if events & selectors.EVENT_WRITE and c.sent < len(c.payload):
-                    limit = c.vanish_at if c.vanish_at is not None else len(c.payload)
-                    try:
-                        c.sent += c.sock.send(memoryview(c.payload)[c.sent : min(limit, c.sent + 65536)])
-                    except (BlockingIOError, InterruptedError):
-                        pass
-                    except OSError as exc:
-                        c.error, c.done = exc, True
-                    if c.vanish_at is not None and c.sent >= c.vanish_at:  # vanish: reset, never read
-                        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                        c.done = True
-                    if c.sent >= len(c.payload) and not c.done:
-                        sel.modify(c.sock, selectors.EVENT_READ, c)
-                if events & selectors.EVENT_READ and not c.done and now >= c.next_read:
-                    try:
-                        data = c.sock.recv(16384 if c.kind == "slow" else 262144)
-                    except (BlockingIOError, InterruptedError):
-                        data = None
-                    except OSError as exc:
-                        c.error, c.done, data = exc, True, None
-                    if data == b"":
-                        c.error, c.done = "the server closed the connection", True
-                    elif data:
-                        c.got += data
-                        if c.kind == "slow":
-                            c.next_read = now + 0.004
-                        if len(c.got) >= len(c.payload) or c.got != c.payload[: len(c.got)]:
-                            c.done = True
-                if c.done:
-                    sel.unregister(c.sock)
-                    c.sock.close()
-                    active -= 1
-    finally:
-        sel.close()
-        for c in clients:
-            c.sock.close()
-
-
-def _rude_clients(address, count: int) -> None:
-    """Clients that send a message, then reset the connection before the server has read it.
-
-    Called before the server's loop starts. On Linux the server still reads the message, and its
-    first send() then raises ConnectionResetError: the send path's error handling is tested on
-    every run, not only when a vanishing client happens to be caught mid-send."""
-    for _ in range(count):
-        sock = socket.create_connection(address, timeout=5)
-        try:
-            sock.sendall(b"gone " * 200)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = reset
-        finally:
-            sock.close()
-
-
 @exercise("05.echo", "An echo server that survives partial writes")
-def _(EchoServer, *, rng, extra):
-    from course_lib.scaling import raised_fd_limit
-
+def check_echo(EchoServer, *, rng, extra):
     kinds = ["small"] * (400 if extra else 200) + ["big"] * 4 + ["slow"] * 6 + ["vanish"] * 8
     with raised_fd_limit(2 * len(kinds) + 64):  # macOS allows only 256 open files by default
-        return _echo_check(EchoServer, rng, kinds, extra)
+        return _run_echo(EchoServer, rng, kinds, extra)
 
 
-def _echo_check(EchoServer, rng, kinds, extra):
-    from course_lib.loop import Loop
-    from course_lib.reactor import LoopThread, Server
-
+def _run_echo(EchoServer, rng, kinds, extra):
+    """Serve a crowd of clients (``echo_bench``) with the student's protocol; fail with the first hint."""
     loop = Loop(poller="default")
-    spy = _SpyLoop(loop)
-    server = Server(spy, EchoServer, transport_class=_no_write_transport())
+    spy = SpyLoop(loop)
+    server = Server(spy, EchoServer, transport_class=RawTransport)
     spy.server = server
-    _rude_clients(server.address, 3)
+    rude_clients(server.address, 3)
     runner = LoopThread(loop).start()
     clients = []
     final = None
@@ -345,8 +182,8 @@ def _echo_check(EchoServer, rng, kinds, extra):
 
         for n, kind in enumerate(kinds):
             size = {"small": rng.randint(1, 20_000), "big": 3_000_000, "slow": 400_000, "vanish": 1_000_000}[kind]
-            clients.append(_Client(n, kind, blob(size), 16384 if kind in ("slow", "vanish") else 65536))
-        _run_clients(server.address, clients, time.monotonic() + (40 if extra else 20))
+            clients.append(Client(n, kind, blob(size), 16384 if kind in ("slow", "vanish") else 65536))
+        run_clients(server.address, clients, time.monotonic() + (40 if extra else 20))
 
         def server_failed():
             if getattr(server, "made_blocking", False):
@@ -382,7 +219,8 @@ def _echo_check(EchoServer, rng, kinds, extra):
                 continue
             if c.got != c.payload[: len(c.got)]:
                 server_failed()
-                raise CheckFailed(f"client {c.n} got bytes back that it never sent, or in the wrong order: echo every byte, in order, once")
+                raise CheckFailed(f"client {c.n} got bytes back that it never sent, or in the wrong order: "
+                                  "echo every byte, in order, once")
             if len(c.got) < len(c.payload):
                 server_failed()
                 stuck = sum(1 for x in clients if x.kind != "vanish" and len(x.got) < len(x.payload))
@@ -412,8 +250,9 @@ def _echo_check(EchoServer, rng, kinds, extra):
             "Call loop.remove_writer once the buffer is empty",
         )
         server_failed()
-    except socket.timeout:
-        raise CheckFailed("a new client waited 5 s for its echo: is the server still serving after the crowd?") from None
+    except TimeoutError:
+        raise CheckFailed(
+            "a new client waited 5 s for its echo: is the server still serving after the crowd?") from None
     finally:
         if final is not None:
             final.close()

@@ -13,8 +13,11 @@ Modules, in the order a notebook meets them:
 - ``assemble`` student answers inside the pristine course notebook, checks rewritten
 - ``zygote``   a pre-imported interpreter that forks each fresh kernel (saves ~1 CPU s each)
 - ``sandbox``  the kernel's start: cgroup, limits, environment, then ipykernel
-- ``limits``   rlimits, a pids cgroup, the watchdog that kills the kernel's process tree
+- ``limits``   the numbers, the rlimits, the watchdog that measures the kernel's processes
+- ``processes`` find every process a grading started (``/proc``, a pids cgroup) and kill them
+  all: ``clean_up``, the one way every grading, a hung worker and the batch itself end
 - ``harness``  the grader's code inside the kernel: undo patches, run checks, report with a nonce
+- ``scoring``  the kernel's nonce-tagged reports and the watchdog's verdict -> one CSV row
 
 Scoring: each check call runs once as the notebook runs it and ``--hidden`` (2) more times
 with ``extra=True`` and fresh random seeds. A check cell worth 1 point needs every run to

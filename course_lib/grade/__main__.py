@@ -8,8 +8,10 @@ import sys
 import time
 from pathlib import Path
 
+from course_lib import validate
 from course_lib.grade.batch import collect, grade_all, write_csv, write_feedback
-from course_lib.grade.limits import Limits, PidsCgroup, _cgroup_parents, descendants, reap, set_subreaper
+from course_lib.grade.limits import Limits
+from course_lib.grade.processes import PidsCgroup, clean_up, set_subreaper
 
 DEFAULT_COURSE = Path(__file__).resolve().parents[2]
 
@@ -45,6 +47,22 @@ course_lib/grade/__init__.py, "Threat model").
 """
 
 
+def _number(rule, **bounds):
+    """An argparse ``type``: the text as a number that ``validate.<rule>`` accepts, else a usage error."""
+
+    def parse(text: str):
+        try:
+            value = float(text) if rule is validate.seconds else int(text)
+        except ValueError:
+            value = text  # not a number at all: validate says what was expected
+        try:
+            return rule(value, "the value", **bounds)
+        except (TypeError, ValueError) as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m course_lib.grade", description=DESCRIPTION, epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -53,22 +71,23 @@ def parse_args(argv):
     p.add_argument("--out", required=True, type=Path, help="the CSV file to write")
     p.add_argument("--feedback", type=Path, metavar="DIR",
                    help="write DIR/<submission>/<notebook>.md per notebook: checks passed and failed, with hints")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+    p.add_argument("--jobs", type=_number(validate.count, minimum=1), default=os.cpu_count() or 1, metavar="N",
                    help="notebooks graded at once (default: the number of cores, %(default)s here)")
-    p.add_argument("--timeout", type=float, default=d.cell_timeout, metavar="S",
+    p.add_argument("--timeout", type=_number(validate.seconds, above=0), default=d.cell_timeout, metavar="S",
                    help="wall seconds per cell before the kernel is interrupted (default %(default)g)")
-    p.add_argument("--total-timeout", type=float, default=d.total_timeout, metavar="S",
+    p.add_argument("--total-timeout", type=_number(validate.seconds, above=0), default=d.total_timeout, metavar="S",
                    help="wall seconds per notebook before it is killed (default %(default)g)")
-    p.add_argument("--cpu-time", type=float, default=None, metavar="S",
+    p.add_argument("--cpu-time", type=_number(validate.seconds, above=0), default=None, metavar="S",
                    help="CPU seconds per notebook, all its processes (default: --total-timeout)")
-    p.add_argument("--memory", type=int, default=d.memory_mib, metavar="MiB",
+    p.add_argument("--memory", type=_number(validate.count, minimum=1), default=d.memory_mib, metavar="MiB",
                    help="address space per process and resident memory in total (default %(default)s)")
-    p.add_argument("--max-procs", type=int, default=d.max_procs, metavar="N",
-                   help=f"processes a notebook may run at once (default %(default)s; threads and processes: {d.max_tasks})")
-    p.add_argument("--max-output", type=int, default=d.max_output, metavar="BYTES",
+    p.add_argument("--max-procs", type=_number(validate.count, minimum=1), default=d.max_procs, metavar="N",
+                   help="processes a notebook may run at once "
+                        f"(default %(default)s; threads and processes: {d.max_tasks})")
+    p.add_argument("--max-output", type=_number(validate.count, minimum=1), default=d.max_output, metavar="BYTES",
                    help="text a notebook may print, tracebacks included (default %(default)s); "
                         "pictures and other rich output may take 20 times that")
-    p.add_argument("--hidden", type=int, default=2, metavar="N",
+    p.add_argument("--hidden", type=_number(validate.count, minimum=0), default=2, metavar="N",
                    help="extra runs of each check with hidden cases and unseen seeds (default %(default)s)")
     p.add_argument("--course", type=Path, default=DEFAULT_COURSE, metavar="DIR",
                    help="course folder holding solutions/ (default: %(default)s); it is put on the kernel's "
@@ -114,16 +133,8 @@ def main(argv=None) -> int:
     try:
         grade_all(subs, args.course, limits, args.jobs, hidden=args.hidden, use_cgroup=use_cgroup,
                   preload=not args.no_preload, progress=progress)
-    finally:
-        for pid in descendants(os.getpid()):  # anything that escaped to us as subreaper
-            try:
-                os.kill(pid, 9)
-            except OSError:
-                pass
-        reap()
-        for parent in _cgroup_parents():  # cgroups of workers that were killed (Ctrl-C, hung worker)
-            for path in parent.glob(f"edp-grade-{os.getpid()}-*"):
-                PidsCgroup(path).destroy()
+    finally:  # anything that escaped to us as subreaper, and the cgroups of killed workers (Ctrl-C, a hang)
+        clean_up(os.getpid(), cgroups=f"edp-grade-{os.getpid()}-*")
     write_csv(subs, args.out)
     if args.feedback:
         write_feedback(subs, args.feedback)

@@ -64,7 +64,8 @@ class _RewriteChecks(ast.NodeTransformer):
         self.generic_visit(node)
         if isinstance(node.func, ast.Name) and node.func.id == "check":
             first = node.args[0] if node.args else None
-            self.exercise_ids.append(first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None)
+            constant = isinstance(first, ast.Constant) and isinstance(first.value, str)
+            self.exercise_ids.append(first.value if constant else None)
             key = ast.Constant(f"{self.grade_id}#{self.calls}#{secrets.token_hex(4)}")
             self.keys.append(key.value)
             self.calls += 1
@@ -160,9 +161,11 @@ def assemble(solution, submission, runner: str, secret_path: str, report_path: s
     setup_at = next((i for i, (c, label) in enumerate(body) if label == "cell setup"), None)
     if setup_at is None:
         setup_at = next((i for i, (c, label) in enumerate(body) if label.startswith("cell ")), -1)
-    early_student = [(c, l) for c, l in body[: setup_at + 1] if l.startswith("your cell")]
-    body = [x for x in body[: setup_at + 1] if not x[1].startswith("your cell")] + \
-           [(new_code_cell(f"{runner}.seal({sorted({e for g in graded for e in g.exercise_ids if e})!r})"), "grader seal")] + early_student + body[setup_at + 1 :]
+    early_student = [(c, label) for c, label in body[: setup_at + 1] if label.startswith("your cell")]
+    checked = sorted({e for g in graded for e in g.exercise_ids if e})
+    seal = (new_code_cell(f"{runner}.seal({checked!r})"), "grader seal")
+    body = [x for x in body[: setup_at + 1] if not x[1].startswith("your cell")] + [seal] + early_student + \
+        body[setup_at + 1 :]
 
     install = new_code_cell(
         f"from course_lib.grade.harness import install as _edp_install\n"

@@ -17,7 +17,6 @@ import os
 import queue
 import secrets
 import select
-import signal
 import subprocess
 import sys
 import threading
@@ -25,7 +24,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course_lib.grade.limits import Limits, PidsCgroup, descendants, reap
+from course_lib.grade.limits import Limits
+from course_lib.grade.processes import clean_up
 
 COLUMNS = ["submission", "student", "notebook", "score", "max_score", "status", "detail", "checks", "seconds"]
 SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", ".git"}
@@ -110,25 +110,15 @@ class Worker:
         return {"status": "error", "detail": "the grader's worker process died"}
 
     def kill(self, cgroup_name: str | None = None):
+        """Kill the worker with everything it started, and the pids cgroup of its notebook."""
         if self.proc is None:
             return
-        for pid in [*descendants(self.proc.pid), self.proc.pid]:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        if cgroup_name:
-            from course_lib.grade.limits import _cgroup_parents
-
-            for parent in _cgroup_parents():
-                if (parent / cgroup_name).exists():
-                    PidsCgroup(parent / cgroup_name).destroy()
+        clean_up(self.proc.pid, cgroups=cgroup_name or "", include_root=True)
         try:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
             pass
         self.proc = None
-        reap()
 
     def close(self):
         if self.proc is not None and self.proc.poll() is None:
@@ -176,7 +166,8 @@ def grade_all(subs: list[Submission], course: Path, limits: Limits, jobs: int, h
                 solution = course / "solutions" / sub.notebook
                 job = {"notebook": str(sub.path.resolve()), "solution": str(solution.resolve()),
                        "limits": limits.to_dict(), "hidden": hidden, "sys_path": sys_path, "mpl_dir": str(mpl_dir),
-                       "use_cgroup": use_cgroup, "preload": preload, "cgroup_name": f"edp-grade-{os.getpid()}-{secrets.token_hex(4)}"}
+                       "use_cgroup": use_cgroup, "preload": preload,
+                       "cgroup_name": f"edp-grade-{os.getpid()}-{secrets.token_hex(4)}"}
                 started = time.monotonic()
                 sub.result = worker.grade(job, per_job)
                 sub.result.setdefault("seconds", round(time.monotonic() - started, 2))
@@ -225,7 +216,8 @@ def write_csv(subs: list[Submission], out: Path) -> None:
 def feedback_text(sub: Submission) -> str:
     r = sub.result
     lines = [f"# Feedback: {sub.notebook} ({sub.submission})", "",
-             f"Score: {float(r.get('score', 0)):g} of {float(r.get('max_score', 0)):g} points. Status: {r.get('status')}.",
+             f"Score: {float(r.get('score', 0)):g} of {float(r.get('max_score', 0)):g} points. "
+             f"Status: {r.get('status')}.",
              f"{r.get('detail', '')}", ""]
     for c in r.get("checks", []):
         lines.append(f"## {c['grade_id']}: {c['score']:g} of {c['points']:g} points")

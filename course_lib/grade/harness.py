@@ -6,13 +6,14 @@ What it is: three functions the worker's cells call, in this order:
    deletes the per-run secret file (a random nonce and the hidden seeds), opens the report
    file, and keeps ``os.write``, ``repr`` and friends in a closure.
 2. ``seal(exercise_ids)`` (right after the pristine setup cell, still before any student code):
-   imports the checks of every exercise this notebook checks, and snapshots the ``course_lib`` modules, a few
-   standard modules (``builtins``, ``random``, ``sys.stdout`` ...), and the code of every
-   function and class defined in ``course_lib``.
+   imports the checks of every exercise this notebook checks, and snapshots the registry of
+   exercises (``registry.snapshot()``), the ``course_lib`` modules, a few standard modules
+   (``builtins``, ``random``, ``sys.stdout`` ...), and the code of every function and class
+   defined in ``course_lib``.
 3. ``run(key, exercise_id, *objects)`` replaces ``check(...)`` in every pristine check cell:
    it undoes patches (``builtins`` first, with dict methods and functions captured at install,
    then module globals, function code, class attributes, trace and profile hooks, the
-   recursion limit, stdout/stderr), then calls the genuine ``check`` once as the notebook does
+   recursion limit, stdout/stderr, the registry), then calls the genuine ``check`` once as the notebook does
    and once per hidden seed with ``extra=True``, and writes one line per run to the report
    file: ``repr((nonce, "run", key, run, passed, hint, exercise_id))``. ``cell(key, source)`` does the same
    for a graded cell that is not a ``check(...)`` call (pass = no exception), ``done()`` ends.
@@ -91,9 +92,10 @@ def install(secret_path: str, report_path: str):
         import importlib
 
         check_module = importlib.import_module("course_lib.check")
+        registry = importlib.import_module("course_lib.registry")
         for exercise_id in exercise_ids:  # import the chapter's check module now, so it is in the snapshot
             try:
-                check_module._lookup(exercise_id)
+                registry.lookup(exercise_id)
             except BaseException:
                 pass
         for name in sorted(modules):
@@ -103,9 +105,8 @@ def install(secret_path: str, report_path: str):
             snapshot = dict(vars(mod))
             state["snaps"].append((name, mod, snapshot))
             keep_code(name, snapshot)
-        state["registry"] = dict(check_module._REGISTRY)
-        state["entries"] = [(entry, entry.function) for entry in state["registry"].values()]
-        for entry in state["registry"].values():  # check functions are often all named `_`: keep each one's code
+        state["registry"], state["restore_registry"] = registry.snapshot(), registry.restore
+        for entry in state["registry"].values():  # keep each check's code, also of checks outside course_lib
             f = entry.function
             if _type(f) is FunctionType:
                 state["funcs"].append((f, f.__code__, f.__defaults__, f.__kwdefaults__))
@@ -116,7 +117,6 @@ def install(secret_path: str, report_path: str):
             state["snaps"].append((name, mod, snapshot))
             keep_code(name, snapshot)
         state["check"], state["failed"] = check_module.check, check_module.CheckFailed
-        state["check_module"] = check_module
         state["threads"] = set(threading.enumerate())
         state["sealed"] = True
         report("sealed")
@@ -143,9 +143,6 @@ def install(secret_path: str, report_path: str):
                 func.__code__, func.__defaults__, func.__kwdefaults__ = code, defaults, kwdefaults
             except (ValueError, TypeError):
                 pass
-        for entry, function in state["entries"]:
-            if entry.function is not function:
-                object.__setattr__(entry, "function", function)
         for cls, attrs in state["classes"]:
             for key, value in attrs.items():
                 if vars(cls).get(key, attrs) is not value:
@@ -153,7 +150,7 @@ def install(secret_path: str, report_path: str):
                         setattr(cls, key, value)
                     except (AttributeError, TypeError):
                         pass
-        state["check_module"]._REGISTRY.update(state["registry"])
+        state["restore_registry"](state["registry"])  # its entries are tuples: only the dict can change
 
     def one_run(exercise_id, objects, index):
         """(passed, hint) of one call of the genuine check; index 0 is the notebook's own run."""

@@ -18,7 +18,8 @@ import os
 import sys
 from pathlib import Path
 
-from course_lib.grade.limits import Limits, PidsCgroup, apply_rlimits
+from course_lib.grade.limits import Limits, apply_rlimits
+from course_lib.grade.processes import PidsCgroup
 
 
 def main(argv: list[str]) -> None:

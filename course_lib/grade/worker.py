@@ -5,8 +5,9 @@ assembles it with the pristine course cells (``assemble.py``), makes a temporary
 holding only that notebook (the kernel's working directory) plus a private folder (secret,
 report file, kernelspec, IPython folder), starts a fresh kernel through the grader's own
 kernelspec (``sandbox.py``: limits before any student code), runs every cell with nbclient
-under the watchdog (``limits.py``), kills whatever is left, reads the nonce-tagged report
-lines, and prints one JSON result: the CSV row plus what the feedback needs.
+under the watchdog (``limits.py``), kills whatever is left (``processes.clean_up``), scores
+the nonce-tagged report lines (``scoring.py``), and prints one JSON result: the CSV row plus
+what the feedback needs.
 
 What it is not: the batch. It grades exactly one notebook and trusts nothing the kernel says
 except report lines that carry this run's nonce.
@@ -14,7 +15,6 @@ except report lines that carry this run's nonce.
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import secrets
@@ -27,19 +27,15 @@ from pathlib import Path
 import nbformat
 
 from course_lib.grade.assemble import assemble
-from course_lib.grade.limits import Limits, PidsCgroup, Watchdog, reap, set_subreaper
+from course_lib.grade.limits import Limits, Watchdog
+from course_lib.grade.processes import PidsCgroup, clean_up, set_subreaper
+from course_lib.grade.scoring import read_reports, result_row, row
 from course_lib.grade.zygote import Zygote
-
 
 MAX_NOTEBOOK_BYTES = 50 * 2**20  # an exercise notebook is kilobytes; anything this big is not one
 
 
-def _row(status: str, detail: str, score=0.0, max_score=0.0, **more) -> dict:
-    return {"status": status, "detail": " ".join(str(detail).split())[:300], "score": round(score, 2),
-            "max_score": round(max_score, 2), **more}
-
-
-def _read_notebook(path: Path):
+def read_notebook(path: Path):
     """The notebook, or (None, why) when it is not one."""
     try:
         if path.stat().st_size > MAX_NOTEBOOK_BYTES:
@@ -109,10 +105,10 @@ def grade(job: dict) -> dict:
     hidden = int(job.get("hidden", 2))
     solution_path = Path(job["solution"]) if job.get("solution") else None
     if solution_path is None or not solution_path.exists():
-        return _row("invalid", f"no exercise named {notebook_path.name} in the course's solutions/")
-    submission, why = _read_notebook(notebook_path)
+        return row("invalid", f"no exercise named {notebook_path.name} in the course's solutions/")
+    submission, why = read_notebook(notebook_path)
     if submission is None:
-        return _row("invalid", why)
+        return row("invalid", why)
     solution = nbformat.read(solution_path, as_version=4)
 
     base = Path(tempfile.mkdtemp(prefix="edp-grade-"))
@@ -134,10 +130,11 @@ def grade(job: dict) -> dict:
         cgroup = PidsCgroup.create(job.get("cgroup_name") or f"edp-grade-{os.getpid()}-{secrets.token_hex(3)}",
                                    limits.max_tasks) if job.get("use_cgroup", True) else None
         sys_path = [str(p) for p in job.get("sys_path", [])]
+        inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         env = {
             "HOME": str(work), "IPYTHONDIR": str(private / "ipython"), "MPLBACKEND": "Agg",
             "MPLCONFIGDIR": job.get("mpl_dir") or str(private / "mpl"), "EDP_PROGRESS_FILE": "",
-            "PYTHONPATH": os.pathsep.join(sys_path + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]),
+            "PYTHONPATH": os.pathsep.join(sys_path + inherited),
             "MALLOC_ARENA_MAX": "2", "PYTHONDONTWRITEBYTECODE": "1",
             "JUPYTER_RUNTIME_DIR": str(private / "runtime"), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         }
@@ -174,15 +171,12 @@ def grade(job: dict) -> dict:
             crash = error
         finally:
             watchdog.stop()
-            watchdog.kill_all()
-            if cgroup is not None:
-                cgroup.destroy()
-            reap()
+            clean_up(os.getpid(), cgroups=cgroup.name if cgroup else "", exclude={ZYGOTE.pid} if ZYGOTE.pid else ())
         exit_code = getattr(client.kernel_process, "returncode", None)
-        reports, forged = _read_reports(report_fd, nonce)
+        reports, forged = read_reports(report_fd, nonce)
         os.close(report_fd)
-        return _result(built, client, watchdog, crash, exit_code, reports, forged, hidden, limits,
-                       time.monotonic() - started_at)
+        return result_row(built, client, watchdog, crash, exit_code, reports, forged, hidden, limits,
+                          time.monotonic() - started_at)
     finally:
         if cgroup is not None:
             cgroup.destroy()
@@ -190,118 +184,6 @@ def grade(job: dict) -> dict:
 
 
 ZYGOTE = Zygote()  # this worker's pre-warmed kernel factory, started on first use
-
-
-def _read_reports(fd: int, nonce: str):
-    chunks = []
-    while chunk := os.read(fd, 1 << 20):
-        chunks.append(chunk)
-        if sum(map(len, chunks)) > 16 << 20:
-            break
-    reports, forged = [], 0
-    for line in b"".join(chunks).decode(errors="replace").splitlines():
-        if not line.startswith(f"('{nonce}', "):  # not even worth parsing
-            forged += 1
-            continue
-        try:
-            fields = ast.literal_eval(line)
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            forged += 1
-            continue
-        if isinstance(fields, tuple) and fields and fields[0] == nonce:
-            reports.append(fields[1:])
-        else:
-            forged += 1
-    return reports, forged
-
-
-def _cell_errors(nb, labels):
-    errors = []
-    for cell, label in zip(nb.cells, labels):
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error":
-                errors.append({"label": label, "ename": str(out.get("ename", "")), "evalue": str(out.get("evalue", ""))[:200]})
-    return errors
-
-
-def _result(built, client, watchdog, crash, exit_code, reports, forged, hidden, limits, seconds) -> dict:
-    runs = {}
-    events = set()
-    threads_seen = False
-    wanted_exercise = {}  # key -> the exercise its pristine check call names (None: not a constant)
-    for g in built.graded:
-        for key, eid in zip(g.keys, [""] if g.whole_cell else g.exercise_ids):
-            wanted_exercise[key] = eid
-    for fields in reports:
-        if fields and fields[0] == "run" and len(fields) == 6:
-            _, key, index, passed, hint, exercise_id = fields
-            if key not in wanted_exercise or wanted_exercise[key] not in (None, exercise_id):
-                events.add("refused")  # a key no check cell has, or another exercise's check: not a result
-                continue
-            runs.setdefault((str(key), int(index)), (bool(passed), str(hint)))
-        elif fields:
-            events.add(str(fields[0]))
-            if fields[0] == "threads":
-                threads_seen = True
-    errors = _cell_errors(client.nb, built.labels)
-    checks, total, max_total, n_passed = [], 0.0, 0.0, 0
-    for g in built.graded:
-        expected = [(g.keys[0], 0)] if g.whole_cell else [(key, i) for key in g.keys for i in range(1 + hidden)]
-        got = [runs.get(k) for k in expected]
-        passed = sum(1 for r in got if r and r[0])
-        fraction = passed / len(expected)
-        score = g.points * fraction if g.points > 1 else (g.points if fraction == 1 else 0.0)
-        cell_error = next((f"{e['ename']}: {e['evalue']}" for e in errors if e["label"] == f"cell {g.grade_id}"), "")
-        checks.append({
-            "grade_id": g.grade_id, "points": g.points, "score": round(score, 2), "passed": passed, "runs": len(expected),
-            "results": [{"key": k, "run": i, "hidden": i > 0, "reported": r is not None,
-                         "passed": bool(r and r[0]), "hint": r[1] if r else ""} for (k, i), r in zip(expected, got)],
-            "error": cell_error,
-        })
-        total += score
-        max_total += g.points
-        n_passed += fraction == 1
-    timed_out = [built.labels[i] for i in client.timed_out if 0 <= i < len(built.labels)]
-    memory = next((e["label"] for e in errors if e["ename"] == "MemoryError"), None)
-    fork_failed = next((e["label"] for e in errors if e["ename"] == "BlockingIOError" and "11" in e["evalue"]), None)
-    if watchdog.reason:
-        status, detail = watchdog.reason
-    elif crash is not None and type(crash).__name__ == "DeadKernelError":
-        how = f"signal {-exit_code}" if isinstance(exit_code, int) and exit_code < 0 else \
-            f"exit code {exit_code}" if exit_code is not None else "no exit code"
-        status, detail = "error", f"the kernel died ({how}), e.g. os._exit() or a crash; later cells did not run"
-    elif crash is not None:
-        status, detail = "error", f"grading stopped: {type(crash).__name__}: {str(crash).splitlines()[0][:150] if str(crash) else ''}"
-    elif timed_out:
-        status, detail = "timeout", f"{timed_out[0]} ran longer than {limits.cell_timeout:g} s and was interrupted"
-    elif memory:
-        status, detail = "killed", f"memory limit ({limits.memory_mib} MiB): MemoryError in {memory}"
-    elif fork_failed:
-        status, detail = "killed", f"process limit: could not start a process in {fork_failed}"
-    elif "done" not in events:
-        status, detail = "error", "the notebook did not run to its end (the grader's last cell never reported)"
-    else:
-        status, detail = "ok", ""
-    summary = f"{n_passed}/{len(built.graded)} checks passed"
-    if status != "ok":
-        detail = f"{detail}; {summary}"
-    else:
-        failed = [c for c in checks if c["passed"] < c["runs"]]
-        detail = summary
-        if failed:
-            first = failed[0]
-            hint = next((r["hint"] for r in first["results"] if r["reported"] and not r["passed"]), "") or first["error"] or "no result"
-            detail += f"; {first['grade_id']}: {hint}"
-    if forged:
-        detail += f"; ignored {forged} forged report lines"
-    if "refused" in events:
-        detail += "; the grader's runner was called from outside its check cells"
-    if threads_seen:
-        detail += "; threads started by the notebook were running during the checks"
-    if built.notes:
-        detail += "; " + "; ".join(built.notes)
-    return _row(status, detail, total, max_total, checks=checks, cell_errors=[e for e in errors if e["label"].startswith(("your cell", "answer"))],
-                seconds=round(seconds, 2), peak_procs=watchdog.peak_procs, cgroup=bool(watchdog.cgroup))
 
 
 def main() -> int:
@@ -322,7 +204,7 @@ def main() -> int:
         try:
             result = grade(json.loads(line))
         except Exception as error:  # a grader bug must still produce a row
-            result = _row("error", f"grader failure: {type(error).__name__}: {error}")
+            result = row("error", f"grader failure: {type(error).__name__}: {error}")
         out.write(json.dumps(result) + "\n")
         out.flush()
     ZYGOTE.stop()

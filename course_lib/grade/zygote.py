@@ -31,6 +31,8 @@ import socket
 import sys
 import threading
 
+from course_lib.grade.processes import kill
+
 PRELOAD = ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "matplotlib", "matplotlib.pyplot",
            "matplotlib_inline.backend_inline", "numpy", "course_lib.check", "course_lib.grade.sandbox",
            "course_lib.grade.harness"]
@@ -83,7 +85,7 @@ def serve(path: str, extra: list[str]) -> int:
             data = os.read(0, 65536)
             if not data:  # the worker is gone: so are its kernels
                 for pid in children:
-                    _kill(pid)
+                    kill(pid)
                 return 0
             pending += data
             while b"\n" in pending:
@@ -115,7 +117,7 @@ def serve(path: str, extra: list[str]) -> int:
                 pass
         for conn in [c for c in children.values() if c in ready]:
             if not conn.recv(4096):  # the launcher died (jupyter_client killed it): kill its kernel
-                _kill(next(pid for pid, c in children.items() if c is conn))
+                kill(next(pid for pid, c in children.items() if c is conn))
         while children:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -130,13 +132,6 @@ def serve(path: str, extra: list[str]) -> int:
                 except OSError:
                     pass
                 conn.close()
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 def _child(config: str, request: dict, sockets, wake) -> None:
@@ -193,7 +188,8 @@ class Zygote:
         import tempfile
 
         self.folder = tempfile.mkdtemp(prefix="edp-grade-zygote-")
-        keep = ("PYTHONPATH", "MPLBACKEND", "MPLCONFIGDIR", "EDP_PROGRESS_FILE", "MALLOC_ARENA_MAX", "PYTHONDONTWRITEBYTECODE")
+        keep = ("PYTHONPATH", "MPLBACKEND", "MPLCONFIGDIR", "EDP_PROGRESS_FILE", "MALLOC_ARENA_MAX",
+                "PYTHONDONTWRITEBYTECODE")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "course_lib.grade.zygote", "serve", self.socket_path],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.folder,
