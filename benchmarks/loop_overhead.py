@@ -80,7 +80,7 @@ def main(argv=None) -> float:
         reference.append(chain_on_asyncio(args.n))
     best_course, best_asyncio = min(course), min(reference)
     # Each round's pair ran back to back; the median of their ratios shrugs off a busy moment.
-    ratio = statistics.median(c / a for c, a in zip(course, reference))
+    ratio = statistics.median(c / a for c, a in zip(course, reference, strict=True))
     print(f"chain of {args.n} call_soon callbacks, real mode ({default_poller_name()}), best of {args.rounds}:")
     print(f"  course loop {best_course * 1e3:8.1f} ms   ({best_course / args.n * 1e6:.2f} us per callback)")
     print(f"  asyncio     {best_asyncio * 1e3:8.1f} ms   ({best_asyncio / args.n * 1e6:.2f} us per callback)")

@@ -7,9 +7,10 @@ opened and read by a student next to the notebook that uses it.
 - ``models``     the three programming models run on a virtual clock
 - ``timeline``   segments, timelines and the one drawing function for all of them
 - ``tracer``     records spans from real code so a measured run draws like a simulated one
-- ``loop``       a step-able event loop (virtual clock or a real selector); ``handles``
-  holds its handles and step records, ``pollers`` one small module per backend,
-  ``simnet`` the simulated sockets of the virtual clock
+- ``loop``       a step-able event loop that never asks which backend it has; ``handles``
+  holds its handles and step records, ``timers`` its timer heap, ``waiters`` its table
+  of readers and writers, ``pollers`` one small module per backend (the simulated one
+  owns the virtual clock), ``simnet`` the simulated sockets of the virtual clock
 - ``widgets``    the Stepper: Reset, Back, Step, Run over anything step-able
 - ``threadsim``  a deterministic thread interleaving explorer
 - ``slowserver`` a deliberately slow server on 127.0.0.1 for the blocking-I/O chapters

@@ -5,11 +5,13 @@ loop itself reads in one sitting:
 
 - ``Handle``: a callback and its arguments, waiting in the ready queue; ``cancel()``
   makes sure it never runs. ``TimerHandle`` adds ``when()``, its deadline.
-- ``Step``: what one ``loop.step()`` did (``PollStep``, ``CallbackStep``); ``str(step)``
-  is one line such as ``"poll: waited 0.5 s, 1 timer due -> 1 callback queued"``.
-- the argument checks every scheduling method shares.
+- ``StepRecord``: what one ``loop.step()`` did (a ``PollStep``, a ``CallbackStep``, or
+  an ``IdleStep`` when nothing can happen any more); ``str(record)`` is one line such
+  as ``"poll: waited 0.5 s, 1 timer due -> 1 callback queued"``.
 
-The names are asyncio's (``asyncio.events.Handle``, ``TimerHandle``).
+The handles' names, attributes and protocol are asyncio's (``asyncio.events.Handle``,
+``TimerHandle``; a cancelled timer tells its loop through ``_timer_handle_cancelled``),
+so asyncio's own code can hold them.
 
 What it is not: asyncio's handles. No contextvars, no source tracebacks; a handle
 runs only through the loop, never by itself.
@@ -17,12 +19,9 @@ runs only through the loop, never by itself.
 
 from __future__ import annotations
 
-import numbers
+from operator import itemgetter
 
-__all__ = ["Handle", "TimerHandle", "Step", "PollStep", "CallbackStep", "name_of", "describe",
-           "check_number", "check_callback"]
-
-CO_COROUTINE = 0x80  # the code flag of an ``async def`` function
+__all__ = ["Handle", "TimerHandle", "StepRecord", "IdleStep", "PollStep", "CallbackStep", "name_of", "describe"]
 
 
 def name_of(fn) -> str:
@@ -85,8 +84,8 @@ class TimerHandle(Handle):
         return self._when
 
     def cancel(self) -> None:
-        if not self._cancelled and self._scheduled:
-            self._loop._cancelled_timers += 1  # lets the loop clean its heap, as asyncio does
+        if not self._cancelled:
+            self._loop._timer_handle_cancelled(self)  # lets the loop clean its heap, as asyncio does
         self._cancelled = True
 
 
@@ -94,41 +93,54 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-class Step:
-    """What one ``step()`` did; ``str(step)`` says it in one line.
+def _fields(*positions):
+    return [property(itemgetter(i)) for i in positions]
+
+
+class StepRecord(tuple):
+    """What one ``step()`` did; ``str(record)`` says it in one line.
 
     ``kind`` is ``"poll"``, ``"callback"`` or ``"idle"`` (nothing can happen any more);
     ``index`` counts steps; ``start`` and ``end`` are loop times. A poll also has
     ``timeout`` (how long it was allowed to wait), ``events`` ([(file, EVENT_READ |
     EVENT_WRITE)]), ``timers_due`` (not cancelled) and ``queued`` (the batch, counted as
-    asyncio counts it: a cancelled handle in it is skipped when its turn comes); a callback has ``handle``, ``error``
-    (the exception it raised, or None) and ``slow`` (it took ``slow_callback_duration`` or more).
+    asyncio counts it: a cancelled handle in it is skipped when its turn comes); a
+    callback has ``handle``, ``error`` (the exception it raised, or None) and ``slow``
+    (it took ``slow_callback_duration`` or more). Every record has every attribute.
+
+    A record is a tuple with named fields, like a ``namedtuple``: ``PollStep((index,
+    start, end, timeout, events, timers_due, queued))``. Python builds a tuple without
+    running any Python code, and the loop makes one record per step.
     """
 
-    kind, handle, error, slow, timeout, events, timers_due, queued = "idle", None, None, False, None, (), 0, 0
-
-    def __init__(self, index, start, end):
-        self.index, self.start, self.end = index, start, end
+    __slots__ = ()
+    kind, handle, error, slow, timeout, events, timers_due, queued = "", None, None, False, None, (), 0, 0
+    index, start, end = _fields(0, 1, 2)
 
     @property
     def waited(self) -> float:
         return self.end - self.start
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.index} at {self.start:.6g}: {self}>"
+
+
+class IdleStep(StepRecord):
+    """``idle: nothing can happen any more`` (no callback, no timer, nothing to wait for)"""
+
+    __slots__ = ()
+    kind = "idle"
+
     def __str__(self) -> str:
         return "idle: nothing can happen any more"
 
-    def __repr__(self) -> str:
-        return f"<Step {self.index} at {self.start:.6g}: {self}>"
 
-
-class PollStep(Step):
+class PollStep(StepRecord):
     """``poll: waited 0.5 s, client:1 readable, 1 timer due -> 2 callbacks queued``"""
 
+    __slots__ = ()
     kind = "poll"
-
-    def __init__(self, index, start, end, timeout, events, timers_due, queued):
-        self.index, self.start, self.end, self.timeout = index, start, end, timeout
-        self.events, self.timers_due, self.queued = events, timers_due, queued
+    timeout, events, timers_due, queued = _fields(3, 4, 5, 6)
 
     def __str__(self) -> str:
         parts = [f"waited {self.waited:.4g} s"]
@@ -139,13 +151,12 @@ class PollStep(Step):
         return f"poll: {', '.join(parts)} -> {_plural(self.queued, 'callback')} queued"
 
 
-class CallbackStep(Step):
+class CallbackStep(StepRecord):
     """``ran on_data(client:1)``, maybe ``-> raised ValueError: ...`` and ``(slow: took 0.3 s)``"""
 
+    __slots__ = ()
     kind = "callback"
-
-    def __init__(self, index, start, end, handle):
-        self.index, self.start, self.end, self.handle = index, start, end, handle
+    handle, error, slow = _fields(3, 4, 5)
 
     def __str__(self) -> str:
         text = f"ran {self.handle.label}"
@@ -154,18 +165,3 @@ class CallbackStep(Step):
         if self.slow:
             text += f" (slow: took {self.waited:.3g} s)"
         return text
-
-
-def check_number(value, what: str) -> None:
-    """Raise TypeError naming ``what`` unless ``value`` is a real number (not bool, not NaN)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value:
-        raise TypeError(f"{what} must be a number of seconds, got {value!r}")
-
-
-def check_callback(fn) -> None:
-    """Raise TypeError unless ``fn`` can be called as a callback (and is not an ``async def``)."""
-    if not callable(fn):
-        raise TypeError(f"fn must be callable (the function the loop will call), got {fn!r}")
-    if getattr(getattr(fn, "__code__", None), "co_flags", 0) & CO_COROUTINE:
-        raise TypeError(f"fn must be a plain function, got the coroutine function {name_of(fn)}: "
-                        "a callback loop calls functions; coroutines need tasks (chapter 06)")

@@ -29,7 +29,9 @@ import heapq
 import itertools
 import socket
 
+from course_lib import validate
 from course_lib.pollers import EVENT_READ, EVENT_WRITE
+from course_lib.pollers.sim_poller import SimPoller
 
 __all__ = ["SimNetwork", "SimSocket", "SimListener", "EchoServer"]
 
@@ -38,18 +40,17 @@ class SimNetwork:
     """The wire between simulated sockets: a queue of arrivals on the loop's clock."""
 
     def __init__(self, loop, latency: float = 0.05, buffer_size: int = 65536):
-        if not getattr(loop, "simulated", False):
+        poller = getattr(loop, "poller", None)
+        if not isinstance(poller, SimPoller):
             raise TypeError(f"loop must be a simulated course_lib.loop.Loop() (virtual clock), got {loop!r}")
-        if isinstance(latency, bool) or not isinstance(latency, (int, float)) or not latency >= 0:
-            raise ValueError(f"latency must be a number of seconds >= 0, got {latency!r}")
-        if isinstance(buffer_size, bool) or not isinstance(buffer_size, int) or buffer_size < 1:
-            raise ValueError(f"buffer_size must be an int >= 1 (bytes), got {buffer_size!r}")
-        self.loop, self.latency, self.buffer_size = loop, latency, buffer_size
+        self.latency = validate.seconds(latency, "latency", minimum=0)
+        self.buffer_size = validate.count(buffer_size, "buffer_size", minimum=1, unit="bytes")
+        self.loop = loop
         self._listeners: dict[str, SimListener] = {}
         self._arrivals: list = []  # heap of (time, seq, action)
         self._seq = itertools.count()
         self._clients = itertools.count(1)
-        loop._poller.attach(self)
+        poller.attach(self)  # the wire plugs into the simulated poller: its arrivals wake the loop
 
     # what the simulated poller asks
     def next_time(self):
@@ -126,8 +127,7 @@ class SimSocket:
 
     def recv(self, n: int) -> bytes:
         """Up to ``n`` arrived bytes; b"" once the peer closed and all was read."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be an int >= 1 (max bytes to read), got {n!r}")
+        validate.count(n, "n", minimum=1, unit="max bytes to read")
         self._check_open()
         self.net._now()
         if self._inbox:
@@ -224,9 +224,8 @@ class EchoServer:
     def __init__(self, net: SimNetwork, address: str = "server:80", delay: float = 0.0, transform=None):
         if transform is not None and not callable(transform):
             raise TypeError(f"transform must be a function bytes -> bytes (e.g. bytes.upper), got {transform!r}")
-        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not delay >= 0:
-            raise ValueError(f"delay must be a number of seconds >= 0, got {delay!r}")
-        self.loop, self.delay, self.transform = net.loop, delay, transform or bytes
+        self.delay = validate.seconds(delay, "delay", minimum=0)
+        self.loop, self.transform = net.loop, transform or bytes
         self.listener = net.listen(address)
         self.requests = 0
         self._out: dict = {}  # conn -> [bytes to send, answers still pending, client closed?]
@@ -298,8 +297,6 @@ class LineServer:
 
     def __init__(self, net, address="server:80", *, rng=None, think=0.1, max_chunk=6, gap=0.03):
         import random
-
-        from course_lib import validate
 
         self.loop, self.rng = net.loop, rng or random.Random(4)
         self.think = validate.seconds(think, "think", minimum=0)

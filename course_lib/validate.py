@@ -75,15 +75,22 @@ def count(value, name: str, *, minimum: int = 0, optional: bool = False, unit: s
 
 def is_coroutine_function(fn) -> bool:
     """True for an ``async def`` function (also behind ``functools.partial``)."""
-    fn = getattr(fn, "func", fn)
-    return bool(getattr(getattr(fn, "__code__", None), "co_flags", 0) & _CO_COROUTINE)
+    code = getattr(fn, "__code__", None)  # a function or a bound method
+    if code is None:
+        code = getattr(getattr(fn, "func", None), "__code__", None)  # functools.partial
+    return code is not None and bool(code.co_flags & _CO_COROUTINE)
 
 
 def callback(fn, name: str = "fn"):
     """``fn`` if it can be called as a loop callback: callable, and not an ``async def``."""
     if not callable(fn):
         raise TypeError(f"{name} must be callable (the function the loop will call), got {_got(fn)}")
-    if is_coroutine_function(fn):
+    code = getattr(fn, "__code__", None)
+    if code is not None:  # a function or a method, decided at once: the loop asks on every call_soon
+        coroutine = code.co_flags & _CO_COROUTINE
+    else:
+        coroutine = is_coroutine_function(fn)
+    if coroutine:
         qualname = getattr(getattr(fn, "func", fn), "__qualname__", repr(fn))
         raise TypeError(f"{name} must be a plain function, got the coroutine function {qualname}: "
                         "a callback loop calls functions; run a coroutine as a task (chapter 06)")

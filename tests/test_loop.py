@@ -3,16 +3,19 @@ random programs), plus step(), run(), snapshot(), timeline(), errors and argumen
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import heapq
 import itertools
 import selectors
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from course_lib.loop import Handle, Loop, Step, TimerHandle, TooManySteps
+from course_lib.loop import Handle, Loop, StepRecord, TimerHandle, TooManySteps
+from course_lib.pollers.base import INTERFACE
 from course_lib.pollers.sim_poller import SimPoller
 from course_lib.simnet import SimNetwork
 from course_lib.timeline import Timeline
@@ -35,10 +38,6 @@ class VirtualSelector(selectors.BaseSelector):
         self.poller = SimPoller()
         self._map = {}
 
-    @property
-    def now(self):
-        return self.poller.now
-
     def register(self, fileobj, events, data=None):
         if hasattr(fileobj, "readiness"):
             self.poller.register(fileobj, events)
@@ -58,7 +57,7 @@ class VirtualSelector(selectors.BaseSelector):
         return key
 
     def select(self, timeout=None):
-        if timeout is None and not self.poller.can_happen():
+        if timeout is None and not self.poller.can_report():
             raise _Idle
         return [(self._map[sock], events) for sock, events in self.poller.poll(timeout)]
 
@@ -85,15 +84,15 @@ class VirtualAsyncio(asyncio.SelectorEventLoop):
     def __init__(self, fifo_ties: bool):
         super().__init__(VirtualSelector())
         self._fifo_ties, self._counter = fifo_ties, itertools.count()
-        self.simulated, self._poller = True, self._selector.poller  # so a SimNetwork can run on it
+        self.poller = self._selector.poller  # so a SimNetwork can run on it
         self.errors = []
         self.set_exception_handler(lambda loop, context: self.errors.append(context["exception"]))
 
     def time(self):
-        return self._selector.poller.now
+        return self.poller.time()
 
     def spend(self, seconds):
-        self._selector.poller.advance(seconds)
+        self.poller.spend(seconds)
 
     def call_at(self, when, callback, *args, context=None):
         if not self._fifo_ties:
@@ -120,6 +119,7 @@ action = st.one_of(
     st.tuples(st.just("cancel"), st.integers(0, 50)),
     st.tuples(st.just("spend"), st.sampled_from([0.0, 0.1, 0.25, 1.0])),
     st.tuples(st.just("raise")),
+    st.tuples(st.just("stop")),  # run() returns at the end of the batch; the test runs it again
 )
 IO_ACTIONS = {"add_reader", "add_writer", "remove_reader", "remove_writer", "send", "recv", "close"}
 RUNS = 150  # at most this many callback runs do something, so level-triggered readers stop
@@ -141,9 +141,10 @@ programs = st.tuples(
 
 
 def run_program(loop, program, spend, jitter=0.0, socks=()):
-    """Run ``program`` on ``loop`` (course or asyncio); return the log [(time, k)] and the deadlines used."""
+    """Set ``program`` up on ``loop`` (course or asyncio); return the log [(time, k)] it fills as it
+    runs, the deadlines used, and a flag [bool] that a callback sets when it calls ``loop.stop()``."""
     main, bodies = program
-    log, handles, deadlines, budget, runs = [], [], [], [BUDGET], [RUNS]
+    log, handles, deadlines, budget, runs, stopped = [], [], [], [BUDGET], [RUNS], [False]
 
     def do(actions):
         for act in actions:
@@ -171,6 +172,9 @@ def run_program(loop, program, spend, jitter=0.0, socks=()):
                 spend(act[1])
             elif kind == "raise":
                 raise ValueError("boom")
+            elif kind == "stop":
+                stopped[0] = True
+                loop.stop()
 
     def do_io(kind, i, arg=None):
         sock = socks[i % len(socks)]
@@ -201,8 +205,8 @@ def run_program(loop, program, spend, jitter=0.0, socks=()):
             return
         do(bodies[k])
 
-    do([a for a in main if a[0] != "raise"])
-    return log, deadlines
+    do([a for a in main if a[0] not in ("raise", "stop")])
+    return log, deadlines, stopped
 
 
 def simulated_sockets(loop, network):
@@ -219,8 +223,13 @@ def simulated_sockets(loop, network):
 
 def run_on_course_loop(program, jitter=0.0, network=None):
     loop = Loop()
-    log, deadlines = run_program(loop, program, loop.spend, jitter, simulated_sockets(loop, network))
-    loop.run()
+    log, deadlines, stopped = run_program(loop, program, loop.spend, jitter, simulated_sockets(loop, network))
+    while True:
+        loop.run()
+        if not stopped[0]:
+            break
+        stopped[0] = False
+        log.append((loop.time(), "run() returned"))
     assert loop.done
     return log, deadlines, len(loop.errors)
 
@@ -228,9 +237,15 @@ def run_on_course_loop(program, jitter=0.0, network=None):
 def run_on_asyncio(program, fifo_ties, jitter=0.0, network=None):
     loop = VirtualAsyncio(fifo_ties)
     try:
-        log, _ = run_program(loop, program, loop.spend, jitter, simulated_sockets(loop, network))
-        with pytest.raises(_Idle):
-            loop.run_forever()
+        log, _, stopped = run_program(loop, program, loop.spend, jitter, simulated_sockets(loop, network))
+        while True:
+            try:
+                loop.run_forever()
+            except _Idle:
+                break
+            assert stopped[0]
+            stopped[0] = False
+            log.append((loop.time(), "run() returned"))
         return log, len(loop.errors)
     finally:
         loop.close()
@@ -288,7 +303,7 @@ def test_poll_jumps_the_virtual_clock_and_describes_itself():
     loop.call_later(0.5, print)
     loop.call_later(0.5, print)
     step = loop.step()
-    assert isinstance(step, Step) and loop.time() == 0.5
+    assert isinstance(step, StepRecord) and loop.time() == 0.5
     assert str(step) == "poll: waited 0.5 s, 2 timers due -> 2 callbacks queued"
     assert str(loop.step()) == "ran print()"
 
@@ -475,3 +490,90 @@ def test_handles_describe_themselves():
     assert isinstance(handle, Handle) and handle.label == "divmod(7, 2)" and not handle.cancelled()
     handle.cancel()
     assert handle.cancelled() and "cancelled" in repr(handle)
+
+
+# --------------------------------------------------------------------------------------
+# the timer heap: many timers, most of them cancelled, against asyncio
+# --------------------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(0, 40), min_size=101, max_size=260), st.data())
+def test_a_heap_of_mostly_cancelled_timers_keeps_asyncio_order_and_an_exact_count(deadlines, data):
+    """Cancel timers before the run and from a callback; the survivors run as on asyncio, and the
+    heap's count of cancelled timers is exact after every step (so it rebuilds when it should)."""
+    n = len(deadlines)
+    early = data.draw(st.sets(st.integers(0, n - 1)), label="cancelled before the run")
+    late = data.draw(st.sets(st.integers(0, n - 1)), label="cancelled at t=2.5")
+
+    def program(loop, log):
+        handles = [loop.call_at(d / 4, lambda i=i: log.append((loop.time(), i))) for i, d in enumerate(deadlines)]
+        for i in early:
+            handles[i].cancel()
+        loop.call_at(2.5, lambda: [handles[i].cancel() for i in late])
+
+    loop, log = Loop(), []
+    program(loop, log)
+    heap = loop._timers
+    while not loop.done:
+        loop.step()
+        assert heap._cancelled == sum(entry[2]._cancelled for entry in heap)
+        assert len(heap) <= 100 or heap._cancelled <= len(heap) // 2 or loop.snapshot()["batch_left"]
+    reference = VirtualAsyncio(fifo_ties=True)
+    try:
+        expected = []
+        program(reference, expected)
+        with pytest.raises(_Idle):
+            reference.run_forever()
+    finally:
+        reference.close()
+    assert log == expected and not heap
+
+
+# --------------------------------------------------------------------------------------
+# the seam: the loop never asks which backend it has
+# --------------------------------------------------------------------------------------
+
+
+def _loop_source_tree():
+    import course_lib.loop
+
+    return ast.parse(Path(course_lib.loop.__file__).read_text())
+
+
+def test_the_loop_has_no_branch_on_its_backend():
+    """``simulated`` appears in loop.py only as the read-only fact it passes on from its poller; no
+    test (if, while, and/or, conditional expression) looks at a poller's kind, name or class."""
+    tree = _loop_source_tree()
+    tests = [node.test for node in ast.walk(tree) if isinstance(node, (ast.If, ast.While, ast.IfExp, ast.Assert))]
+    tests += [value for node in ast.walk(tree) if isinstance(node, ast.BoolOp) for value in node.values]
+    for test in tests:
+        for node in ast.walk(test):
+            assert not (isinstance(node, ast.Attribute) and node.attr in ("simulated", "name")), ast.unparse(test)
+            assert not (isinstance(node, ast.Constant) and node.value == "simulated"), ast.unparse(test)
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("isinstance", "type", "issubclass"):
+                assert ast.unparse(node).endswith(", Poller)"), ast.unparse(test)  # a poller or a name, any backend
+    uses = [node for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr == "simulated"]
+    [prop] = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) and node.name == "simulated"]
+    assert [ast.unparse(node) for node in uses] == ["self._poller.simulated"]
+    assert uses[0] in set(ast.walk(prop)) and [ast.unparse(d) for d in prop.decorator_list] == ["property"]
+    assert "SimPoller" not in ast.unparse(tree) and "sim_poller" not in ast.unparse(tree)
+
+
+def test_the_loop_asks_its_poller_only_what_the_interface_names():
+    """Every ``self._poller.X`` in loop.py and waiters.py is in ``pollers.base.INTERFACE``."""
+    import course_lib.waiters
+
+    trees = [_loop_source_tree(), ast.parse(Path(course_lib.waiters.__file__).read_text())]
+    asked = {node.attr for tree in trees for node in ast.walk(tree)
+             if isinstance(node, ast.Attribute) and ast.unparse(node.value) == "self._poller"}
+    assert asked and asked <= set(INTERFACE), asked - set(INTERFACE)
+
+
+def test_simulated_is_a_read_only_fact_of_the_poller():
+    loop = Loop()
+    assert loop.simulated is True and loop.poller.simulated is True
+    with pytest.raises(AttributeError):
+        loop.simulated = False
+    with Loop(poller="select") as real:
+        assert real.simulated is False and real.poller.name == "select"

@@ -10,7 +10,8 @@ import socket
 import pytest
 
 from course_lib.loop import Loop
-from course_lib.pollers import EVENT_READ, EVENT_WRITE, available_pollers, default_poller_name, make_poller
+from course_lib.pollers import EVENT_READ, EVENT_WRITE, Poller, available_pollers, default_poller_name, make_poller
+from course_lib.pollers.base import INTERFACE
 
 BACKENDS = available_pollers()
 
@@ -160,7 +161,7 @@ def test_bad_files_get_clear_errors():
         with pytest.raises(ValueError, match="invalid file descriptor -1"):
             loop.add_writer(-1, print)
         with pytest.raises(ValueError, match="callback_cost"):
-            Loop(poller="default", callback_cost=1)
+            Loop(poller="default", callback_cost=-1)
         assert loop.remove_reader(12345) is False  # as asyncio: removing what is not there says False
 
 
@@ -177,6 +178,15 @@ def test_spend_in_real_mode_burns_real_time():
         start = loop.time()
         loop.spend(0.01)
         assert loop.time() - start >= 0.01
+
+
+def test_callback_cost_on_the_real_clock_is_a_busy_wait_after_each_callback():
+    """The same knob as on the virtual clock: the poller spends it (a lower bound, never a wall-clock limit)."""
+    with Loop(poller="default", callback_cost=0.005) as loop:
+        loop.call_soon(abs, -1)
+        loop.step()
+        step = loop.step()
+        assert step.kind == "callback" and step.end - step.start >= 0.005
 
 
 @pytest.mark.parametrize("name", BACKENDS)
@@ -299,3 +309,48 @@ def test_real_loop_on_the_kqueue_poller(monkeypatch, pair):
         loop.call_later(0.01, a.send, b"hi")
         loop.run(max_steps=50)
         assert log == ["writable", b"hi"] and loop.done
+
+
+# --------------------------------------------------------------------------------------
+# the interface: every backend, the simulated one included, has all of it
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [*BACKENDS, "kqueue (stand-in)", "simulated"])
+def test_every_poller_implements_the_whole_interface(name, monkeypatch, pair):
+    """What ``pollers.base.INTERFACE`` names, every backend has, with the meaning the loop relies on."""
+    poller = _kqueue_poller(monkeypatch) if name.startswith("kqueue") else make_poller(name)
+    try:
+        missing = [attr for attr in INTERFACE if not hasattr(poller, attr)]
+        assert not missing
+        for method in ("register", "modify", "unregister", "events_for", "poll", "can_report", "key_for", "close",
+                       "time", "spend"):
+            assert callable(getattr(poller, method)), method
+        assert isinstance(poller.name, str) and isinstance(poller.simulated, bool)
+        assert poller.resolution > 0
+        assert poller.runaway_limit is None or (isinstance(poller.runaway_limit, int) and poller.runaway_limit > 0)
+        start = poller.time()
+        poller.spend(0.002)  # a busy wait on the wall clock, a jump on the virtual one: both at least this much
+        assert isinstance(start, float) and poller.time() - start >= 0.002
+        assert poller.can_report() is False and poller.poll(0) == []  # nothing watched: nothing could come
+        with pytest.raises(TypeError):
+            poller.key_for("not a file")
+        if not poller.simulated:
+            fd = poller.key_for(pair[1])
+            assert fd == pair[1].fileno() and poller.key_for(fd) == fd
+            poller.register(fd, EVENT_READ)
+            assert poller.can_report() and poller.events_for(fd) == EVENT_READ
+    finally:
+        poller.close()
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_real_pollers_share_the_wall_clock_and_write_only_how_they_wait(name):
+    """The clock, spend and key_for of a real backend are the base class's: only the waiting differs."""
+    poller = make_poller(name)
+    poller.close()
+    cls = type(poller)
+    for attr in ("time", "resolution", "spend", "key_for", "can_report", "simulated", "runaway_limit"):
+        assert getattr(cls, attr) is getattr(Poller, attr), attr
+    for attr in ("poll", "_add", "_change", "_remove"):
+        assert getattr(cls, attr) is not getattr(Poller, attr), attr

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_lib.loop import Loop
+from course_lib.pollers import EVENT_READ
 from course_lib.simnet import EchoServer, SimNetwork
 
 
@@ -186,3 +187,23 @@ def test_closing_the_echo_server_with_answers_pending_is_clean():
     server.close()
     loop.run()
     assert not loop.errors and client.recv(10) == b""
+
+
+def test_the_simulated_poller_reports_what_can_still_arrive_and_owns_the_clock():
+    """It is one more backend: its key is the socket itself, it can report only what is ready or on
+    its way, and a wait jumps its virtual clock to the arrival."""
+    loop, net = make(latency=1.0)
+    poller = loop.poller
+    a, b = net.socketpair()
+    assert poller.key_for(b) is b and poller.simulated and loop.simulated
+    poller.register(b, EVENT_READ)
+    assert not poller.can_report()  # nothing on its way: poll(None) would wait for ever
+    a.send(b"x")
+    assert poller.can_report() and poller.time() == 0.0
+    assert poller.poll(None) == [(b, EVENT_READ)] and poller.time() == loop.time() == 1.0
+    poller.spend(0.5)
+    assert loop.time() == 1.5
+    with pytest.raises(TypeError, match="simulated sockets"):
+        poller.key_for(socket.socket)
+    with pytest.raises(TypeError, match="simulated course_lib.loop.Loop"):
+        SimNetwork(object())

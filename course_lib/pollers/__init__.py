@@ -1,6 +1,7 @@
 """I/O backends ("pollers") for the course's event loop, one small module each.
 
-What it is: the same five-method interface (see ``base.py``) implemented with
+What it is: the same small interface (see ``base.py``: watch, poll, and the clock
+the loop's timers run on) implemented with
 
 - ``select_poller``  ``select()``: everywhere, O(n) per wait, fds below FD_SETSIZE
 - ``poll_poller``    ``poll()``: Unix, O(n) per wait, no fd limit
@@ -8,7 +9,8 @@ What it is: the same five-method interface (see ``base.py``) implemented with
 - ``kqueue_poller``  ``kqueue``: macOS and BSD, O(ready) per wait
 - ``sim_poller``     a virtual clock and simulated sockets (``course_lib.simnet``)
 
-Open two of them side by side: the loop does not change, only how it waits.
+Open two of them side by side: the loop does not change, only how it waits and
+which clock it reads. It never asks which one it has.
 ``available_pollers()`` lists what this machine has; ``make_poller(name)`` builds one.
 
 What it is not: a replacement for ``selectors``; there is no per-key data and no

@@ -1,11 +1,16 @@
 """The simulated backend: a poller on a virtual clock, for simulated sockets.
 
-What it is: the poller a simulated ``Loop()`` uses. It owns the virtual clock
-(``now``, starting at 0.0). ``poll(timeout)`` does what a kernel would do, but
-instantly: if a watched socket is ready it returns at once; otherwise it jumps the
-clock to the next moment something arrives on the simulated network (see
-``course_lib.simnet``), or to ``now + timeout`` if nothing arrives before that.
-Every run is the same, so a loop on it can be stepped, replayed and drawn.
+What it is: the poller a simulated ``Loop()`` uses, one more backend beside select
+and epoll. It owns the virtual clock (``time()``, from 0.0). ``poll(timeout)`` does
+what a kernel would do, but instantly: if a watched socket is ready it returns at
+once; otherwise it jumps the clock to the next moment something arrives on a
+simulated network (``course_lib.simnet``), or to ``now + timeout`` if nothing
+arrives before that. ``spend(seconds)`` moves the clock on, as CPU work would. Every
+run is the same, so a loop on it can be stepped, replayed and drawn.
+
+Beyond the interface of ``base.py`` it has one door, ``attach(network)``: how a
+simulated network plugs its wire in, so that its arrivals wake the poller. The loop
+never uses it; ``SimNetwork(loop)`` does, through ``loop.poller``.
 
 What it is not: a model of a real kernel's costs. Waiting takes no real time and
 readiness is computed from the simulated sockets' buffers.
@@ -16,32 +21,43 @@ from __future__ import annotations
 from course_lib.pollers.base import Poller
 
 
+def _check_simulated(sock):
+    if not callable(getattr(sock, "readiness", None)):
+        raise TypeError(
+            f"the simulated loop can only wait on simulated sockets (course_lib.simnet), got {sock!r}; "
+            "for real files and sockets use Loop(poller='default')"
+        )
+
+
 class SimPoller(Poller):
     name = "simulated"
+    simulated = True
+    runaway_limit = 1_000_000  # no real time passes: a program that never ends must stop with an error, not hang
+    # resolution: the base class's, so timers come due exactly when asyncio on a virtual clock has them due
 
     def __init__(self):
         super().__init__()
-        self.now = 0.0
-        self.sources = []  # simulated networks: have next_time() and deliver(now)
+        self._now = 0.0
+        self._networks = []  # simulated networks: they have next_time() and deliver(now)
 
     def time(self) -> float:
-        return self.now
+        return self._now
 
-    def advance(self, seconds: float) -> None:
-        """Move the virtual clock forward (used by ``Loop.spend``)."""
-        self.now += seconds
+    def spend(self, seconds: float) -> None:
+        self._now += seconds
 
-    def attach(self, source) -> None:
-        """Let a simulated network's deliveries wake this poller."""
-        if source not in self.sources:
-            self.sources.append(source)
+    def key_for(self, f):
+        """A simulated socket is its own key."""
+        _check_simulated(f)
+        return f
+
+    def attach(self, network) -> None:
+        """Let a simulated network's arrivals wake this poller (``SimNetwork`` calls it)."""
+        if network not in self._networks:
+            self._networks.append(network)
 
     def _add(self, sock, events):
-        if not callable(getattr(sock, "readiness", None)):
-            raise TypeError(
-                f"the simulated loop can only wait on simulated sockets (course_lib.simnet), got {sock!r}; "
-                "for real files and sockets use Loop(poller='default')"
-            )
+        _check_simulated(sock)
 
     def _change(self, sock, old, new):
         pass
@@ -49,17 +65,29 @@ class SimPoller(Poller):
     def _remove(self, sock, old):
         pass
 
-    def _deliver(self) -> None:
-        for source in self.sources:
-            source.deliver(self.now)
+    def can_report(self) -> bool:
+        """A watched socket is ready now, or data is still on its way."""
+        return bool(self._ready_now()) or (bool(self._events) and self._next_arrival() is not None)
 
-    def _next_arrival(self):
-        times = [t for t in (source.next_time() for source in self.sources) if t is not None]
-        return min(times, default=None)
+    def poll(self, timeout):
+        start = self._now
+        deadline = float("inf") if timeout is None else start + timeout
+        while True:
+            ready = self._ready_now()
+            if ready or timeout == 0:
+                return ready
+            arrival = self._next_arrival()
+            if arrival is None or arrival > deadline:
+                break
+            self._now = max(self._now, arrival)  # jump to the next arrival, look again
+        if timeout is not None:
+            self._now = start + timeout  # nothing arrived: sleep the whole timeout
+        return []
 
-    def ready_now(self) -> list:
+    def _ready_now(self) -> list:
         """[(sock, events)] for the watched sockets that are ready at the current virtual time."""
-        self._deliver()
+        for network in self._networks:
+            network.deliver(self._now)
         ready = []
         for sock, events in self._events.items():
             events &= sock.readiness()
@@ -67,21 +95,6 @@ class SimPoller(Poller):
                 ready.append((sock, events))
         return ready
 
-    def can_happen(self) -> bool:
-        """Could a poll ever report something? (a socket ready now, or data still on its way)"""
-        return bool(self.ready_now()) or (bool(self._events) and self._next_arrival() is not None)
-
-    def poll(self, timeout):
-        start = self.now
-        deadline = float("inf") if timeout is None else start + timeout
-        while True:
-            ready = self.ready_now()
-            if ready or timeout == 0:
-                return ready
-            arrival = self._next_arrival()
-            if arrival is None or arrival > deadline:
-                break
-            self.now = max(self.now, arrival)  # jump to the next arrival, look again
-        if timeout is not None:
-            self.now = start + timeout  # nothing arrived: sleep the whole timeout
-        return []
+    def _next_arrival(self):
+        times = [t for t in (network.next_time() for network in self._networks) if t is not None]
+        return min(times, default=None)
