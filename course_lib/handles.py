@@ -13,8 +13,8 @@ The handles' names, attributes and protocol are asyncio's (``asyncio.events.Hand
 ``TimerHandle``; a cancelled timer tells its loop through ``_timer_handle_cancelled``),
 so asyncio's own code can hold them.
 
-What it is not: asyncio's handles. No contextvars, no source tracebacks; a handle
-runs only through the loop, never by itself.
+What it is not: asyncio's handles. No source tracebacks; a handle runs only through the
+loop, never by itself.
 """
 
 from __future__ import annotations
@@ -24,8 +24,18 @@ from operator import itemgetter
 __all__ = ["Handle", "TimerHandle", "StepRecord", "IdleStep", "PollStep", "CallbackStep", "name_of", "describe"]
 
 
+def task_of(fn):
+    """The task whose step ``fn`` is (a bound method of a Task), or None."""
+    owner = getattr(fn, "__self__", None)
+    return owner if hasattr(owner, "get_coro") and hasattr(owner, "get_name") else None
+
+
 def name_of(fn) -> str:
-    """A short name for a callback: ``on_data``, ``Server.accept``, ``<lambda>``."""
+    """A short name for a callback: ``on_data``, ``Server.accept``, ``<lambda>``; a task's step is
+    named after the task (``A``), so a timeline draws one row per task."""
+    task = task_of(fn)
+    if task is not None:
+        return task.get_name()
     fn = getattr(fn, "func", fn)  # functools.partial
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__name__
     return name.rsplit("<locals>.", 1)[-1]
@@ -47,10 +57,11 @@ def describe(obj) -> str:
 class Handle:
     """A callback waiting to run; ``cancel()`` makes sure it never does."""
 
-    __slots__ = ("_callback", "_args", "_cancelled", "_loop")
+    __slots__ = ("_callback", "_args", "_cancelled", "_loop", "_context")
 
-    def __init__(self, callback, args, loop):
+    def __init__(self, callback, args, loop, context=None):
         self._callback, self._args, self._cancelled, self._loop = callback, args, False, loop
+        self._context = context  # a contextvars.Context to run it in (a task's steps have one), or None
 
     def cancel(self) -> None:
         self._cancelled = True
@@ -64,7 +75,9 @@ class Handle:
 
     @property
     def label(self) -> str:
-        """``on_data(client:1)``: the callback and its arguments."""
+        """``on_data(client:1)``: the callback and its arguments; ``A: step`` for a task."""
+        if task_of(self._callback) is not None:
+            return f"{self.name}: {'wake up' if self._callback.__name__ == '_wakeup' else 'step'}"
         return f"{self.name}({', '.join(describe(a) for a in self._args)})"
 
     def __repr__(self) -> str:
@@ -76,8 +89,8 @@ class TimerHandle(Handle):
 
     __slots__ = ("_when", "_scheduled")
 
-    def __init__(self, when, callback, args, loop):
-        super().__init__(callback, args, loop)
+    def __init__(self, when, callback, args, loop, context=None):
+        super().__init__(callback, args, loop, context)
         self._when, self._scheduled = when, True
 
     def when(self) -> float:

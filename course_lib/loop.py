@@ -22,16 +22,21 @@ The loop never prints or draws: ``snapshot()`` and ``timeline()`` describe it (a
 run is a ``"cpu"`` segment, a poll that waited an ``"io"`` segment of the row ``"poll"``),
 and instruments (trio's idea) hear about every poll and callback.
 
-What it is not: asyncio. No futures, tasks, transports, threads or signals; a
-callback's exception is recorded in ``loop.errors`` instead of being logged.
+Coroutines (chapter 06) come from ``course_lib.coroloop``: ``create_task``,
+``run_until_complete``, ``sock_recv``... and the methods asyncio's own code calls.
+
+What it is not: asyncio. No transports, subprocesses or signals; a callback's exception
+is recorded in ``loop.errors`` instead of being logged.
 """
 
 from __future__ import annotations
 
 import collections
 import itertools
+from asyncio.events import _get_running_loop, _set_running_loop
 
 from course_lib import validate
+from course_lib.coroloop import CoroutineMethods
 from course_lib.handles import CallbackStep, Handle, IdleStep, PollStep, StepRecord, TimerHandle
 from course_lib.pollers import EVENT_READ, EVENT_WRITE, Poller, make_poller
 from course_lib.segments import Segment, Timeline
@@ -47,7 +52,7 @@ class TooManySteps(RuntimeError):
     """``run(max_steps=...)`` took that many steps and the loop still had work."""
 
 
-class Loop:
+class Loop(CoroutineMethods):
     """The course's event loop. ``Loop()``: simulated; ``Loop(poller="default")``: real."""
 
     slow_callback_duration = 0.1  # seconds on the loop's clock; slower callbacks are flagged
@@ -80,31 +85,31 @@ class Loop:
         """The loop's clock, which is its poller's: virtual seconds from 0.0, or ``time.monotonic()``."""
         return self._clock()
 
-    def call_soon(self, fn, *args) -> Handle:
+    def call_soon(self, fn, *args, context=None) -> Handle:
         """Run ``fn(*args)`` in the next batch (after the next poll), first in first out."""
         validate.callback(fn)
         if self._closed:  # what _new_handle does, written out: call_soon is the loop's busiest door
             raise RuntimeError("the loop is closed")
-        handle = Handle(fn, args, self)
+        handle = Handle(fn, args, self, context)
         self._ready.append(handle)
         return handle
 
-    def call_later(self, delay, fn, *args) -> TimerHandle:
+    def call_later(self, delay, fn, *args, context=None) -> TimerHandle:
         """Run ``fn(*args)`` ``delay`` seconds from now (a negative delay means now)."""
-        return self.call_at(self.time() + validate.seconds(delay, "delay"), fn, *args)
+        return self.call_at(self.time() + validate.seconds(delay, "delay"), fn, *args, context=context)
 
-    def call_at(self, when, fn, *args) -> TimerHandle:
+    def call_at(self, when, fn, *args, context=None) -> TimerHandle:
         """Run ``fn(*args)`` when ``time()`` reaches ``when``."""
-        handle = self._new_handle(fn, args, validate.seconds(when, "when"))
+        handle = self._new_handle(fn, args, validate.seconds(when, "when"), context)
         self._timers.push(handle)
         return handle
 
-    def _new_handle(self, fn, args, when=None) -> Handle:
+    def _new_handle(self, fn, args, when=None, context=None) -> Handle:
         """A Handle for ``fn(*args)`` (a TimerHandle if ``when`` is given), if the loop is open."""
         validate.callback(fn)
         if self._closed:
             raise RuntimeError("the loop is closed")
-        return Handle(fn, args, self) if when is None else TimerHandle(when, fn, args, self)
+        return Handle(fn, args, self, context) if when is None else TimerHandle(when, fn, args, self, context)
 
     def _timer_handle_cancelled(self, handle) -> None:
         """A timer was cancelled (asyncio's protocol): the heap counts it, and cleans up later."""
@@ -133,7 +138,20 @@ class Loop:
 
     # -- stepping ----------------------------------------------------------------------
     def step(self) -> StepRecord:
-        """Do one thing: run the next callback of the current batch, or else poll once."""
+        """Do one thing: run the next callback of the current batch, or else poll once.
+
+        Meanwhile this loop is asyncio's running loop (``asyncio.get_running_loop()``), so
+        asyncio's own coroutines run on it; the loop running before (Jupyter's) comes back after."""
+        outer = _get_running_loop()
+        if outer is self:
+            return self._step()
+        _set_running_loop(self)
+        try:
+            return self._step()
+        finally:
+            _set_running_loop(outer)
+
+    def _step(self) -> StepRecord:
         if self._closed:
             raise RuntimeError("the loop is closed")
         while self._todo:
@@ -150,7 +168,10 @@ class Loop:
             self._notify("before_callback", handle)
         start, error = self._clock(), None
         try:
-            handle._callback(*handle._args)
+            if handle._context is None:
+                handle._callback(*handle._args)
+            else:  # a task's step runs in the task's own contextvars
+                handle._context.run(handle._callback, *handle._args)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:  # reported, and the loop goes on (as asyncio does)
@@ -209,7 +230,8 @@ class Loop:
         if self._closed:
             raise RuntimeError("the loop is closed")
         self._until = until  # a time: _poll waits no longer than that
-        steps, step = 0, self.step
+        steps, step, outer = 0, self._step, _get_running_loop()
+        _set_running_loop(self)  # for the whole run, rather than in every step()
         try:
             while (self._todo and not self._ready[0]._cancelled) or not self._run_over(condition):
                 if steps == max_steps:
@@ -219,6 +241,7 @@ class Loop:
                 steps += 1
         finally:
             self._until, self._stopping = None, False
+            _set_running_loop(outer)
 
     def _run_over(self, condition) -> bool:
         """Should run() return? Only between batches: no live callback of this one is left."""
@@ -268,7 +291,7 @@ class Loop:
             "errors": [f"{s.handle.label}: {type(s.error).__name__}: {s.error}" for s in self.errors],
             "last_step": str(self._trace[-1]) if self._trace else "",
             "done": self.done,
-        }
+        } | ({"tasks": self.task_states()} if self.tasks() else {})
 
     def timeline(self, title: str = "event loop") -> Timeline:
         """What happened so far (the last ``trace_limit`` steps), for ``plot_timeline``."""
@@ -288,6 +311,7 @@ class Loop:
             self._timers.clear()
             self._waiters.clear()
             self._poller.close()
+            self._close_coroutine_methods()
 
     def __enter__(self):
         return self
