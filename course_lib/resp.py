@@ -190,6 +190,7 @@ class Parser:
         self._until = None  # ...or once this byte arrives (the end of a line)
         self._too_long = ""  # the error for a line that grows past max_inline
         self.error: ProtocolError | None = None  # once set, the stream is finished
+        self.use_fast_path = True  # False: only the plain path (same results, slower; tests compare)
 
     @property
     def buffered(self) -> int:
@@ -208,7 +209,7 @@ class Parser:
             self._check_limits([])  # nothing new can complete: do not even look
             return []
         buf = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
-        fast = self._args is None and self.max_bulk >= len(_LENGTHS)
+        fast = self.use_fast_path and self._args is None and self.max_bulk >= len(_LENGTHS)
         commands, pos = _fast_commands(buf) if fast else ([], 0)
         pos = self._parse(buf, pos, commands)
         rest = buf[pos:]

@@ -155,7 +155,7 @@ def quit_(c, args):
 def select(c, args):
     index = integer(args[1])
     if not -2**31 <= index < 2**31:
-        raise Error("ERR value is not an integer or out of range")
+        raise Error("ERR value is out of range, value must between -2147483648 and 2147483647")
     if index != 0:
         raise Error("ERR DB index is out of range")  # one database, as redis-server --databases 1
     return "OK"
