@@ -72,13 +72,13 @@ def main(argv=None) -> int:
     except OSError as error:
         print(f"cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
         return 1
-    host, port = server.address
-    print(f"kvserver ({args.model}, backend {args.backend}) listening on {host}:{port}; "
-          f"try: redis-cli -p {port} ping. Ctrl-C stops it.", flush=True)
     try:
+        host, port = server.address
+        print(f"kvserver ({args.model}, backend {args.backend}) listening on {host}:{port}; "
+              f"try: redis-cli -p {port} ping. Ctrl-C stops it.", flush=True)
         while not stop.wait(0.5):
             pass
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C
         pass
     finally:
         server.close()

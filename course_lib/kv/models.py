@@ -85,7 +85,8 @@ class KVProtocol:
         """Run queued commands while the output has room; read only when everything is answered."""
         client, transport = self.client, self.transport
         while client.waiting and not self.paused and not transport.is_closing():
-            transport.write(client.run(HIGH_WATER))  # may call pause_writing()
+            room = HIGH_WATER - transport.get_write_buffer_size()
+            transport.write(client.run(max(room, 1)))  # past HIGH_WATER, write() calls pause_writing()
         if transport.is_closing():
             return
         if client.closing or (self.eof and not client.waiting):
