@@ -209,8 +209,10 @@ def main(argv=None) -> int:
         print(f"{name:<13} {b['rps']:>12,.0f} {b['cpu_us']:>11.2f} {b['p50']:>8.3f} {b['p99']:>8.3f}")
     for other in ("asyncio", "redis-server", "threads"):
         if "reactor" in best and other in best:
+            mine, theirs = best["reactor"]["cpu_us"], best[other]["cpu_us"]
+            per_cpu = f"{theirs / mine:.2f}x" if mine and theirs else "n/a (too short to measure)"
             print(f"ratio reactor / {other}: {best['reactor']['rps'] / best[other]['rps']:.2f}x requests/s, "
-                  f"{best[other]['cpu_us'] / best['reactor']['cpu_us']:.2f}x requests per CPU-second")
+                  f"{per_cpu} requests per CPU-second")
     if args.idle and "reactor" in best:
         idle_run(args, best["reactor"])
     return 0

@@ -159,20 +159,19 @@ def _fast_commands(buf: bytes):
     """
     lines = buf.split(b"\r\n")
     last, i, out = len(lines) - 1, 0, []  # lines[last] is what follows the final CRLF
-    count_of, length_of = _COUNTS.get, _LENGTHS.get
+    declared = [*map(_LENGTHS.get, lines)]  # the length a line announces, if it is "$<n>"
+    sizes = [*map(len, lines)]  # the length each line has
+    count_of = _COUNTS.get
     while i < last:
         count = count_of(lines[i])
         if count is None:
             break
         end = i + 2 * count
-        if end >= last:
+        if end >= last or declared[i + 1:end:2] != sizes[i + 2:end + 1:2]:
             break
-        args = lines[i + 2:end + 1:2]
-        if [*map(length_of, lines[i + 1:end:2])] != [*map(len, args)]:
-            break
-        out.append(args)
+        out.append(lines[i + 2:end + 1:2])
         i = end + 1
-    return out, sum(map(len, lines[:i])) + 2 * i
+    return out, len(buf) - sum(sizes[i:]) - 2 * (last - i)
 
 
 class Parser:
@@ -303,13 +302,15 @@ class Parser:
 
 _SIMPLE = {"OK": b"+OK\r\n", "PONG": b"+PONG\r\n", "QUEUED": b"+QUEUED\r\n"}
 _NULL = {2: b"$-1\r\n", 3: b"_\r\n"}
+_BULK = [b"$%d\r\n" % n for n in range(1024)]  # ready-made headers: half the time of formatting one
 
 
 def encode(value, protocol: int = 2) -> bytes:
     """The reply bytes for ``value`` (see the module docstring); ``protocol`` is 2 or 3."""
     kind = type(value)
     if kind is bytes:
-        return b"$%d\r\n%b\r\n" % (len(value), value)
+        n = len(value)
+        return (_BULK[n] if n < 1024 else b"$%d\r\n" % n) + value + b"\r\n"
     if kind is str:
         return _SIMPLE.get(value) or b"+%b\r\n" % value.encode()
     if kind is int:

@@ -89,14 +89,14 @@ class Client:
 
     def run(self, room: int = 1 << 62) -> bytes:
         """Run queued commands until their replies fill ``room`` bytes; return the replies."""
-        queue, execute, out, size, done = self.queue, self.execute, [], 0, 0
+        queue, execute, out, size = self.queue, self.execute, [], 0
         for args in queue:
             reply = execute(args)
             out.append(reply)
-            done += 1
             size += len(reply)
             if size >= room or self.closing:
                 break
+        done = len(out)
         self.state.commands += done
         self.queue = queue[done:] if done < len(queue) and not self.closing else []
         if self.fault is not None and not self.queue and not self.closing:

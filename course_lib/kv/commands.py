@@ -99,7 +99,10 @@ def string_value(c, key):
 # -- strings -------------------------------------------------------------------------
 @command("get", 2)
 def get(c, args):
-    return string_value(c, args[1])
+    value = c.db.lookup(args[1])  # string_value() written out: GET is the command run most
+    if value is None or type(value) is bytes:
+        return value
+    raise Error(WRONGTYPE)
 
 
 @command("getdel", 2)
@@ -123,6 +126,9 @@ SET_OPTIONS = {
 
 @command("set", -3)
 def set_(c, args):
+    if len(args) == 3:  # no options: the common case, made short
+        c.db.set(args[1], args[2])
+        return "OK"
     flags, unit, deadline, i = set(), None, None, 3
     while i < len(args):
         option = c_string(args[i]).upper()
