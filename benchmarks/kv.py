@@ -12,7 +12,8 @@ server's CPU microseconds per request (its user + system time, read from
 latency percentiles redis-benchmark reports, and the ratios the issue asks for:
 reactor / asyncio and reactor / redis-server. Servers take turns, the order changes
 every round, and the best round of each counts, which smooths out what else the
-machine is doing.
+machine is doing. With two CPUs or more, the server runs on one and redis-benchmark
+on another (``--no-pin`` turns that off).
 
 Then ``--idle`` connections are opened to a fresh reactor server and held while
 nothing is sent: its resident memory grows by about the cost of one connection per
@@ -40,6 +41,7 @@ import time
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+SERVER_CPU = CLIENT_CPU = None  # set by --pin: the server on one CPU, redis-benchmark on another
 
 
 # --- the servers, each in its own process ------------------------------------------------
@@ -58,6 +60,7 @@ class ServerProcess:
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         if model == "redis-server":
             _wait_listening(self.port)
+            pin(self.process.pid, SERVER_CPU)
         else:
             line = self.process.stdout.readline()
             found = re.search(r"listening on [\d.]+:(\d+)", line)
@@ -65,6 +68,7 @@ class ServerProcess:
                 self.stop()
                 raise RuntimeError(f"the {model} server did not start: {line!r}")
             self.port = int(found.group(1))
+            pin(self.process.pid, SERVER_CPU)
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server process so far (Linux: /proc)."""
@@ -93,6 +97,17 @@ class ServerProcess:
         self.stop()
 
 
+def pin(pid: int, cpu: int | None) -> None:
+    """Keep every thread of process ``pid`` on one CPU (Linux), so runs do not depend on the scheduler."""
+    if cpu is None:
+        return
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            os.sched_setaffinity(int(task), {cpu})
+        except OSError:
+            pass
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -115,10 +130,12 @@ def redis_benchmark(port: int, args) -> dict:
     """Run redis-benchmark once: {"SET": {"rps": ..., "p50": ...}, "GET": {...}}."""
     command = ["redis-benchmark", "-p", str(port), "-P", str(args.pipeline), "-c", str(args.clients),
                "-t", "set,get", "-n", str(args.requests), "--csv"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    rows = [row for row in csv.DictReader(io.StringIO(result.stdout)) if row.get("test") in ("SET", "GET")]
-    if result.returncode or len(rows) != 2:
-        raise RuntimeError(f"redis-benchmark failed: {result.stdout[-300:]} {result.stderr[-300:]}")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pin(process.pid, CLIENT_CPU)
+    stdout, stderr = process.communicate(timeout=600)
+    rows = [row for row in csv.DictReader(io.StringIO(stdout)) if row.get("test") in ("SET", "GET")]
+    if process.returncode or len(rows) != 2:
+        raise RuntimeError(f"redis-benchmark failed: {stdout[-300:]} {stderr[-300:]}")
     return {row["test"]: {"rps": float(row["rps"]), "p50": float(row["p50_latency_ms"]),
                           "p99": float(row["p99_latency_ms"])} for row in rows}
 
@@ -173,7 +190,12 @@ def main(argv=None) -> int:
     parser.add_argument("--backend", default="default", help="poller of the reactor and asyncio models")
     parser.add_argument("--idle", type=int, default=10_000, help="idle connections held on the reactor (0: skip)")
     parser.add_argument("--tiny", action="store_true", help="a tiny run that only checks everything works")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin server and client to CPUs 1 and 0")
     args = parser.parse_args(argv)
+    global SERVER_CPU, CLIENT_CPU
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if not args.no_pin and len(cpus) >= 2:
+        CLIENT_CPU, SERVER_CPU = cpus[0], cpus[1]
     if args.tiny:
         args.requests, args.rounds, args.idle, args.clients = 2000, 1, min(args.idle, 200), 10
     for name in ("requests", "clients", "pipeline", "rounds"):
@@ -191,7 +213,8 @@ def main(argv=None) -> int:
     args.idle = min(args.idle, max(0, hard - 1000))
     servers = args.models.split(",") + (["redis-server"] if shutil.which("redis-server") else [])
     print(f"redis-benchmark -P {args.pipeline} -c {args.clients} -t set,get -n {args.requests:,}; "
-          f"best of {args.rounds} rounds; backend {args.backend}")
+          f"best of {args.rounds} rounds; backend {args.backend}; "
+          + (f"server on CPU {SERVER_CPU}, client on CPU {CLIENT_CPU}" if SERVER_CPU is not None else "not pinned"))
     best: dict = {}
     for r in range(args.rounds):
         for name in servers[:: -1 if r % 2 else 1]:
@@ -213,28 +236,29 @@ def main(argv=None) -> int:
             per_cpu = f"{theirs / mine:.2f}x" if mine and theirs else "n/a (too short to measure)"
             print(f"ratio reactor / {other}: {best['reactor']['rps'] / best[other]['rps']:.2f}x requests/s, "
                   f"{per_cpu} requests per CPU-second")
-    if args.idle and "reactor" in best:
-        idle_run(args, best["reactor"])
+    if args.idle and "reactor" in args.models.split(","):
+        idle_run(args)
     return 0
 
 
-def idle_run(args, plain: dict) -> None:
-    print(f"\n{args.idle:,} idle connections held on the reactor model:")
+def idle_run(args) -> None:
+    print(f"\n{args.idle:,} idle connections held on the reactor model (same server, before and after):")
     with ServerProcess("reactor", args.backend) as server:
-        before = server.rss_bytes()
+        before = [measure(server, args) for _ in range(args.rounds)]
+        rss = server.rss_bytes()
         socks = hold_idle(server.port, args.idle)
         try:
             deadline = time.monotonic() + 60
             while connected_clients(server.port) < args.idle and time.monotonic() < deadline:
                 time.sleep(0.2)
-            per_connection = (server.rss_bytes() - before) / args.idle
-            results = [measure(server, args) for _ in range(args.rounds)]
+            per_connection = (server.rss_bytes() - rss) / args.idle
+            after = [measure(server, args) for _ in range(args.rounds)]
         finally:
             for s in socks:
                 s.close()
-    rps = max(r["rps"] for r in results)
+    plain, held = max(r["rps"] for r in before), max(r["rps"] for r in after)
     print(f"resident memory per idle connection: {per_connection:,.0f} bytes")
-    print(f"throughput with them held: {rps:,.0f} requests/s = {rps / plain['rps']:.2f}x the run without them")
+    print(f"throughput: {plain:,.0f} requests/s without them, {held:,.0f} with them = {held / plain:.2f}x")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import pytest
 import redis
 import redis.asyncio
 
-from course_lib.kv.models import HIGH_WATER
+from course_lib.kv.protocol import HIGH_WATER
 from course_lib.kvserver import MODELS, serve
 from course_lib.resp import encode
 from kv_reference import exchange, need, redis_server

@@ -2,8 +2,10 @@
 
 - ``course_lib.resp``: the Redis protocol, bytes <-> commands and replies;
 - ``course_lib.kv.db``: the keyspace, with expiry on the loop's timers;
-- ``course_lib.kv.commands``: the command table (strings, keys, TTLs, a little of lists);
+- ``course_lib.kv.commands``: the command table and the string commands;
+- ``course_lib.kv.keyspace``: the commands about keys, deadlines (TTL) and lists;
 - ``course_lib.kv.client``: one connection's state and the dispatcher, without any I/O;
+- ``course_lib.kv.protocol``: one connection on asyncio's callbacks, with backpressure;
 - ``course_lib.kv.models``: the same server on threads, on the course reactor, on asyncio;
 - ``course_lib.kvserver``: ``serve(model=...)`` and ``python -m course_lib.kvserver``.
 

@@ -62,7 +62,7 @@ class Client:
     def __init__(self, state: ServerState):
         self.state, self.db, self.id = state, state.db, next(state.ids)
         self.parser = None  # made on the first bytes: an idle connection costs less
-        self.queue = []  # commands parsed and not run yet
+        self.queue = ()  # commands parsed and not run yet (a list once there are some)
         self.fault = None  # a ProtocolError to answer once the commands before it have run
         self.closing = False  # close after the replies already produced
         self.protocol, self.name, self.lib = 2, b"", None
@@ -98,7 +98,7 @@ class Client:
                 break
         done = len(out)
         self.state.commands += done
-        self.queue = queue[done:] if done < len(queue) and not self.closing else []
+        self.queue = queue[done:] if done < len(queue) and not self.closing else ()
         if self.fault is not None and not self.queue and not self.closing:
             out.append(self.fault.reply)  # the commands before the fault got their replies first
             self.closing = True

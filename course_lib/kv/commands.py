@@ -10,10 +10,11 @@ returns a plain Python value that ``course_lib.resp.encode`` turns into the repl
 reply. The dispatcher (``course_lib.kv.client``) looks the command up and checks
 the arity, so a function can trust ``len(args)``.
 
-Every reply, errors included, is redis-server 7.0's, byte for byte: the same
-checks in the same order (``INCRBY k x`` complains about ``x`` before looking at
-``k``), the same texts. Strings and a few list commands exist, so a key can hold a
-value of the wrong type and ``WRONGTYPE`` is a real answer.
+This module has the table, the helpers every command uses, and the string
+commands; ``course_lib.kv.keyspace`` adds the commands about keys, deadlines and
+lists, ``course_lib.kv.client`` those about the connection. Every reply, errors
+included, is redis-server 7.0's, byte for byte: the same checks in the same order
+(``INCRBY k x`` complains about ``x`` before looking at ``k``), the same texts.
 
 What it is not: all of Redis. No hashes, sets, transactions, scripts, pub/sub,
 persistence or replication; one database (``SELECT 0``), as with
@@ -22,10 +23,6 @@ persistence or replication; one database (``SELECT 0``), as with
 
 from __future__ import annotations
 
-import collections
-import itertools
-
-from course_lib.kv.db import match
 from course_lib.resp import LLONG_MAX, LLONG_MIN, MAX_BULK, Error, parse_int
 
 __all__ = ["COMMANDS", "Command", "command", "c_string", "formatted_error", "integer"]
@@ -221,153 +218,6 @@ def mset(c, args):
     return "OK"
 
 
-# -- keys and their time to live ---------------------------------------------------------
-@command("del", -2, keys=(1, -1, 1))
-def del_(c, args):
-    return sum(c.db.delete(key) for key in args[1:])
-
-
-@command("exists", -2, keys=(1, -1, 1))
-def exists(c, args):
-    return sum(c.db.lookup(key) is not None for key in args[1:])
-
-
-@command("type", 2)
-def type_(c, args):
-    value = c.db.lookup(args[1])
-    return "none" if value is None else "string" if type(value) is bytes else "list"
-
-
-def _expire(c, args, unit_ms: int, name: str):
-    options = set()
-    for arg in args[3:]:
-        option = c_string(arg).upper()
-        if option not in (b"NX", b"XX", b"GT", b"LT"):
-            raise formatted_error(b"ERR Unsupported option " + c_string(arg))
-        options.add(option)
-    if b"NX" in options and options & {b"XX", b"GT", b"LT"}:
-        raise Error("ERR NX and XX, GT or LT options at the same time are not compatible")
-    if b"GT" in options and b"LT" in options:
-        raise Error("ERR GT and LT options at the same time are not compatible")
-    when, now = integer(args[2]), c.db.now_ms()
-    too_far = f"ERR invalid expire time in '{name}' command"
-    if unit_ms == 1000 and not -(2**63 // 1000) <= when <= LLONG_MAX // 1000:  # C division truncates
-        raise Error(too_far)
-    when *= unit_ms
-    if when > LLONG_MAX - now:
-        raise Error(too_far)
-    when += now
-    key = args[1]
-    if c.db.lookup(key) is None:
-        return 0
-    current = c.db.expires.get(key)
-    if ((b"NX" in options and current is not None) or (b"XX" in options and current is None)
-            or (b"GT" in options and (current is None or when <= current))
-            or (b"LT" in options and current is not None and when >= current)):
-        return 0
-    if when <= now:  # a deadline in the past deletes at once
-        c.db.delete(key)
-    else:
-        c.db.set_expire(key, when)
-    return 1
-
-
-@command("expire", -3)
-def expire(c, args):
-    return _expire(c, args, 1000, "expire")
-
-
-@command("pexpire", -3)
-def pexpire(c, args):
-    return _expire(c, args, 1, "pexpire")
-
-
-def _ttl(c, key, unit_ms: int) -> int:
-    if c.db.lookup(key) is None:
-        return -2
-    ms = c.db.ttl_ms(key)
-    return -1 if ms is None else ms if unit_ms == 1 else (ms + 500) // 1000
-
-
-@command("ttl", 2)
-def ttl(c, args):
-    return _ttl(c, args[1], 1000)
-
-
-@command("pttl", 2)
-def pttl(c, args):
-    return _ttl(c, args[1], 1)
-
-
-@command("persist", 2)
-def persist(c, args):
-    return int(c.db.lookup(args[1]) is not None and c.db.persist(args[1]))
-
-
-@command("keys", 2, keys=(0, 0, 0))
-def keys(c, args):
-    if args[1] == b"*":
-        return c.db.keys()
-    return [key for key in c.db.keys() if match(args[1], key)]
-
-
-@command("dbsize", 1, keys=(0, 0, 0))
-def dbsize(c, args):
-    return len(c.db)
-
-
-@command("flushdb", -1, keys=(0, 0, 0))
-def flushdb(c, args):
-    if len(args) > 2 or (len(args) == 2 and c_string(args[1]).upper() not in (b"SYNC", b"ASYNC")):
-        raise Error(SYNTAX)
-    c.db.flush()
-    return "OK"
-
-
-command("flushall", -1, keys=(0, 0, 0))(flushdb)
-
-
-# -- lists: just enough for a second type -------------------------------------------------
-def list_value(c, key, create: bool = False):
-    value = c.db.lookup(key)
-    if value is None and create:
-        value = collections.deque()
-        c.db.set(key, value)
-    if value is None or type(value) is collections.deque:
-        return value
-    raise Error(WRONGTYPE)
-
-
-@command("rpush", -3)
-def rpush(c, args):
-    items = list_value(c, args[1], create=True)
-    items.extend(args[2:])
-    return len(items)
-
-
-@command("lpush", -3)
-def lpush(c, args):
-    items = list_value(c, args[1], create=True)
-    items.extendleft(args[2:])
-    return len(items)
-
-
-@command("llen", 2)
-def llen(c, args):
-    return len(list_value(c, args[1]) or ())
-
-
-@command("lrange", 4)
-def lrange(c, args):
-    start, end = integer(args[2]), integer(args[3])
-    items = list_value(c, args[1]) or ()
-    n = len(items)
-    start, end = max(0, start + n if start < 0 else start), end + n if end < 0 else end
-    if start > end or start >= n:
-        return []
-    return list(itertools.islice(items, start, min(end, n - 1) + 1))
-
-
 # -- the simplest ones ------------------------------------------------------------------------
 @command("ping", -1, keys=(0, 0, 0))
 def ping(c, args):
@@ -379,3 +229,6 @@ def ping(c, args):
 @command("echo", 2, keys=(0, 0, 0))
 def echo(c, args):
     return args[1]
+
+
+from course_lib.kv import keyspace  # noqa: E402,F401  (the key, expiry and list commands join the table)

@@ -12,11 +12,8 @@ What it is: each model takes bytes from sockets and hands them to a ``Client``
   thread for every connection.
 - ``AsyncioModel``: an asyncio ``Protocol`` on an asyncio loop (with the same poller).
 
-The reactor and asyncio run the *same* protocol class, ``KVProtocol``: the course
-reactor has asyncio's callback names, and ``FlowTransport`` adds the flow control
-chapter 05 left out (``pause_reading``, and ``pause_writing`` once the output
-buffer passes its high-water mark). When a peer stops reading, the server stops
-running its commands and stops reading from it until the buffer drains.
+The reactor and asyncio run the *same* protocol class, ``KVProtocol``
+(``course_lib.kv.protocol``): the course reactor has asyncio's callback names.
 
 Each model has ``start()`` (returns the address once it listens, serving in a
 background thread), ``close()`` (stops, closes every socket, joins its threads)
@@ -38,100 +35,12 @@ import threading
 from course_lib import validate
 from course_lib.kv.client import Client, ServerState
 from course_lib.kv.db import Database
-from course_lib.reactor import LoopThread, Server, Transport
+from course_lib.kv.protocol import HIGH_WATER, FlowTransport, KVProtocol
+from course_lib.reactor import LoopThread, Server
 
-__all__ = ["MODEL_CLASSES", "Model", "ThreadsModel", "ReactorModel", "AsyncioModel", "KVProtocol", "FlowTransport",
-           "HIGH_WATER", "LOW_WATER"]
+__all__ = ["MODEL_CLASSES", "Model", "ThreadsModel", "ReactorModel", "AsyncioModel", "BACKENDS"]
 
-HIGH_WATER = 64 * 1024  # stop reading a client whose unsent replies pass this many bytes...
-LOW_WATER = 16 * 1024  # ...until they drain below this
 BACKENDS = ("default", "epoll", "kqueue", "poll", "select")
-
-
-class KVProtocol:
-    """One connection, driven by asyncio's callbacks (course reactor or asyncio alike)."""
-
-    __slots__ = ("client", "state", "transport", "paused", "eof")
-
-    def __init__(self, state: ServerState):
-        self.state, self.client = state, Client(state)
-        self.transport, self.paused, self.eof = None, False, False
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        transport.set_write_buffer_limits(HIGH_WATER, LOW_WATER)
-        self.state.connected += 1
-
-    def data_received(self, data: bytes) -> None:
-        self.client.feed(data)
-        self._serve()
-
-    def eof_received(self):
-        self.eof = True  # answer what was received, then close
-        self._serve()
-        return True
-
-    def pause_writing(self) -> None:  # the output buffer passed HIGH_WATER
-        self.paused = True
-
-    def resume_writing(self) -> None:  # ...and drained below LOW_WATER
-        self.paused = False
-        self._serve()
-
-    def connection_lost(self, exc) -> None:
-        self.state.connected -= 1
-
-    def _serve(self) -> None:
-        """Run queued commands while the output has room; read only when everything is answered."""
-        client, transport = self.client, self.transport
-        while client.waiting and not self.paused and not transport.is_closing():
-            room = HIGH_WATER - transport.get_write_buffer_size()
-            transport.write(client.run(max(room, 1)))  # past HIGH_WATER, write() calls pause_writing()
-        if transport.is_closing():
-            return
-        if client.closing or (self.eof and not client.waiting):
-            transport.close()  # sends what is buffered first
-        elif client.waiting or self.eof:
-            transport.pause_reading()
-        else:
-            transport.resume_reading()
-
-
-class FlowTransport(Transport):
-    """The course reactor's ``Transport`` plus asyncio's flow control (names and meaning)."""
-
-    def __init__(self, *args):
-        super().__init__(*args)
-        self.high, self.low = HIGH_WATER, LOW_WATER
-        self.reading, self.writing_paused = True, False
-
-    def set_write_buffer_limits(self, high: int, low: int) -> None:
-        self.high, self.low = high, low
-
-    def pause_reading(self) -> None:
-        if self.reading and not self._closing:
-            self.reading = False
-            self.loop.remove_reader(self.fd)
-
-    def resume_reading(self) -> None:
-        if not self.reading and not self._closing:
-            self.reading = True
-            self.loop.add_reader(self.fd, self._on_readable)
-
-    def write(self, data) -> None:
-        super().write(data)
-        if len(self.buffer) > self.high and not self.writing_paused:
-            self.writing_paused = True
-            self.protocol.pause_writing()
-
-    def _on_writable(self) -> None:
-        super()._on_writable()
-        if self.writing_paused and len(self.buffer) <= self.low and not self._closed:
-            self.writing_paused = False
-            try:
-                self.protocol.resume_writing()
-            except Exception as exc:  # a bug in the protocol: drop this connection only
-                self._protocol_failed(exc)
 
 
 class Model:
