@@ -321,15 +321,8 @@ def encode(value, protocol: int = 2) -> bytes:
         return b"*%d\r\n%b" % (len(value), b"".join([encode(item, protocol) for item in value]))
     if isinstance(value, Error):
         return b"-%b\r\n" % value.message
-    if isinstance(value, (bytearray, memoryview)):
-        return encode(bytes(value))
-    if isinstance(value, dict):
+    if isinstance(value, dict):  # RESP3 has maps; RESP2 sends the pairs as one flat array
         items = [encode(part, protocol) for pair in value.items() for part in pair]
         return (b"%%%d\r\n" % len(value) if protocol == 3 else b"*%d\r\n" % len(items)) + b"".join(items)
-    if isinstance(value, (set, frozenset)):
-        items = [encode(item, protocol) for item in value]
-        return (b"~" if protocol == 3 else b"*") + b"%d\r\n" % len(items) + b"".join(items)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return b":%d\r\n" % value
     raise TypeError(f"encode: cannot send {type(value).__name__} {value!r:.40} in RESP "
-                    "(use bytes, str, int, None, list, dict, set or Error)")
+                    "(use bytes, str, int, None, a list, a dict or an Error)")

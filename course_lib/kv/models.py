@@ -50,6 +50,8 @@ class Model:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, backend: str = "default", **limits):
         self.host, self.port = validate.text(host, "host"), validate.count(port, "port", minimum=0)
+        if port > 65535:
+            raise ValueError(f"port must be an int from 0 to 65535 (0: any free port), got {port!r}")
         self.backend = validate.one_of(backend, "backend", BACKENDS)
         self.limits = limits  # Parser limits (max_bulk, max_inline, max_query), for tests
         self.address = None
