@@ -32,7 +32,6 @@ import csv
 import io
 import os
 import re
-import resource
 import shutil
 import socket
 import subprocess
@@ -208,6 +207,8 @@ def main(argv=None) -> int:
     if not os.path.exists("/proc/self/stat"):
         print("this benchmark reads CPU time and memory from /proc (Linux): nothing measured.")
         return 0
+    import resource  # Unix only, like /proc above
+
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the servers inherit it
     args.idle = min(args.idle, max(0, hard - 1000))
