@@ -11,8 +11,9 @@ server's CPU microseconds per request (its user + system time, read from
 ``/proc/PID/stat`` before and after, so the client's own work is not counted), the
 latency percentiles redis-benchmark reports, and the ratios the issue asks for:
 reactor / asyncio and reactor / redis-server. Servers take turns, the order changes
-every round, and the best round of each counts, which smooths out what else the
-machine is doing. With two CPUs or more, the server runs on one and redis-benchmark
+every round, and the best round of each counts; the ratios are also given as the
+median of the ratios within each round (servers measured back to back), which a
+busy machine disturbs less. With two CPUs or more, the server runs on one and redis-benchmark
 on another (``--no-pin`` turns that off).
 
 Then ``--idle`` connections are opened to a fresh reactor server and held while
@@ -217,10 +218,12 @@ def main(argv=None) -> int:
           f"best of {args.rounds} rounds; backend {args.backend}; "
           + (f"server on CPU {SERVER_CPU}, client on CPU {CLIENT_CPU}" if SERVER_CPU is not None else "not pinned"))
     best: dict = {}
+    rounds: list = []  # {server: result} of each round, for ratios taken within a round
     for r in range(args.rounds):
+        rounds.append({})
         for name in servers[:: -1 if r % 2 else 1]:
             with ServerProcess(name, args.backend) as server:
-                result = measure(server, args)
+                result = rounds[-1][name] = measure(server, args)
             print(f"  round {r + 1}: {name:<13} {result['rps']:>10,.0f} requests/s {result['cpu_us']:>7.2f} us CPU/request",
                   flush=True)
             old = best.get(name)
@@ -236,10 +239,21 @@ def main(argv=None) -> int:
             mine, theirs = best["reactor"]["cpu_us"], best[other]["cpu_us"]
             per_cpu = f"{theirs / mine:.2f}x" if mine and theirs else "n/a (too short to measure)"
             print(f"ratio reactor / {other}: {best['reactor']['rps'] / best[other]['rps']:.2f}x requests/s, "
-                  f"{per_cpu} requests per CPU-second")
+                  f"{per_cpu} requests per CPU-second (best rounds); median of the per-round ratios: "
+                  f"{_median([r['reactor']['rps'] / r[other]['rps'] for r in rounds]):.2f}x requests/s, "
+                  f"{_median([r[other]['cpu_us'] / r['reactor']['cpu_us'] for r in rounds if r['reactor']['cpu_us']]):.2f}x "
+                  "per CPU-second")
     if args.idle and "reactor" in args.models.split(","):
         idle_run(args)
     return 0
+
+
+def _median(values) -> float:
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
 
 def idle_run(args) -> None:
