@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def notebooks_to_test() -> list[str]:
     """Paths, as served (see conftest), of every notebook to open: notebooks/ and the fixtures."""
-    found = [f"notebooks/{p.name}" for p in sorted((ROOT / "notebooks").glob("*.ipynb"))]
+    found = [f"notebooks/{p.name}" for p in sorted((ROOT / "notebooks").glob("*.ipynb"))
+             if '"cell_type": "code"' in p.read_text()]  # the glossary has nothing to run
     found += [f"fixtures/{p.name}" for p in sorted((ROOT / "tests" / "browser" / "fixtures").glob("*.ipynb"))]
     return found
 
