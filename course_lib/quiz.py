@@ -40,8 +40,7 @@ from course_lib import validate
 
 __all__ = ["Quiz", "Question", "Feedback", "normalise"]
 
-# Text and background colours, chosen for contrast (WCAG AA asks 4.5:1; tests/test_quiz.py measures them).
-# The backgrounds are set too, so a dark theme does not put dark text on a dark page.
+# (text, background) colours for contrast (WCAG AA: 4.5:1; tests/test_quiz.py measures), backgrounds set too
 RIGHT_COLOUR, WRONG_COLOUR, TEXT_COLOUR = ("#116329", "#f0fff4"), ("#a40e26", "#fff5f5"), ("#1f2328", "#ffffff")
 CODE_COLOUR = ("#1f2328", "#f6f8fa")
 LETTERS = "ABCDEFGHIJ"
@@ -56,17 +55,17 @@ def normalise(text: object) -> str:
 
 
 def _html(text: str) -> str:
-    """Escape, then `code` as <code> and **bold** as <b>: the little markup questions use."""
-    text = html.escape(text, quote=False)
-    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
-    return re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", text)
+    """Escape, then `code` as <code>, **bold** as <b>, *italic* as <i>: the little markup questions use."""
+    parts = re.split(r"`([^`]+)`", html.escape(text, quote=False))  # odd parts are code: no markup there
+    for i in range(0, len(parts), 2):
+        parts[i] = re.sub(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])", r"<i>\1</i>",
+                          re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", parts[i]))
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
 
 
 def _number(text: str) -> float | None:
-    try:
-        return float(str(text).replace("_", ""))
-    except ValueError:
-        return None
+    return float(text.replace("_", "")) if re.fullmatch(r"[+-]?(\d[\d_]*\.?\d*|\.\d+)(e[+-]?\d+)?", str(text).strip(), re.I) \
+        else None
 
 
 def _sentence(text: str) -> str:
@@ -260,11 +259,12 @@ class Quiz:
                  "each “Answer” below.</i></p>"]
         for i, q in enumerate(self.questions):
             parts.append(q.ask_html(i + 1))
-            if q.choices:
-                parts.append("<ol type='A'>" + "".join(f"<li>{_html(t)}</li>" for t, _, _ in q.choices) + "</ol>")
+            if q.choices:  # letters written out: viewers' CSS often numbers an <ol type='A'> 1, 2, 3
+                parts.append("<ul style='list-style:none;padding-left:1em'>" + "".join(
+                    f"<li><b>{LETTERS[j]}.</b> {_html(t)}</li>" for j, (t, _, _) in enumerate(q.choices)) + "</ul>")
             else:
                 parts.append(f"<p><i>(a {'number' if q.kind == 'number' else 'short answer'})</i></p>")
-            parts.append(f"<details><summary>Answer {i + 1}</summary>{q.answer_html()}</details>")
+            parts.append(f"<details style='margin-bottom:1em'><summary>Answer {i + 1}</summary>{q.answer_html()}</details>")
         return "".join(parts) + "</div>"
 
     def _repr_mimebundle_(self, **kwargs):
@@ -275,15 +275,17 @@ class Quiz:
 
 
 def _input(w, q: Question, i: int):
-    """The answer widget of question ``q`` and a function reading the answer from it."""
+    """The answer widget of ``q`` and a function reading it. Each radio button is its own tab stop: in
+    JupyterLab the arrow keys move between cells, so Tab goes from choice to choice, Space picks."""
+    labels = [f"{LETTERS[j]}. {text.replace('`', '')}" for j, (text, _, _) in enumerate(q.choices)]
     if q.kind == "one":
-        options = [(f"{LETTERS[j]}. {text}", LETTERS[j]) for j, (text, _, _) in enumerate(q.choices)]
+        options = [(label, LETTERS[j]) for j, label in enumerate(labels)]
         field = w.RadioButtons(options=options, value=None, description=f"Answer {i + 1}:",
                                layout=w.Layout(width="auto"), style={"description_width": "initial"})
         return field, lambda: field.value or ""
     if q.kind == "several":
-        boxes = [w.Checkbox(value=False, description=f"{LETTERS[j]}. {text}", indent=False,
-                            layout=w.Layout(width="auto")) for j, (text, _, _) in enumerate(q.choices)]
+        boxes = [w.Checkbox(value=False, description=label, indent=False, layout=w.Layout(width="auto"))
+                 for label in labels]
         return w.VBox(boxes), lambda: [LETTERS[j] for j, b in enumerate(boxes) if b.value]
     field = w.Text(value="", placeholder="a number" if q.kind == "number" else "your answer",
                    description=f"Answer {i + 1}:", continuous_update=False, style={"description_width": "initial"})
