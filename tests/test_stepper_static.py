@@ -140,3 +140,22 @@ def test_every_stored_stepper_shows_its_whole_run(path):
 
 def test_some_stored_steppers_exist():
     assert sum(1 for p in STORED for _ in _stepper_outputs(p)) >= 7
+
+
+def test_the_build_keeps_only_the_static_copy_of_a_widget_that_has_one():
+    sys.path.insert(0, str(ROOT))
+    from tools.build import WIDGET_VIEW, static_copies
+
+    nb = nbformat.v4.new_notebook()
+    view = {"model_id": "x", "version_major": 2, "version_minor": 0}
+    with_copy = nbformat.v4.new_output("execute_result", data={WIDGET_VIEW: view, "text/html": "<p>copy</p>",
+                                                               "text/plain": "Stepper(Loop, step 0)"})
+    alone = nbformat.v4.new_output("display_data", data={WIDGET_VIEW: view, "text/plain": "Button()"})
+    nb.cells = [nbformat.v4.new_code_cell("s", outputs=[with_copy]), nbformat.v4.new_code_cell("b", outputs=[alone])]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {}}
+    assert static_copies(nb) == 1
+    assert WIDGET_VIEW not in nb.cells[0].outputs[0]["data"] and WIDGET_VIEW in nb.cells[1].outputs[0]["data"]
+    assert "widgets" in nb.metadata  # a widget without a copy still needs its state
+    nb.cells.pop()
+    static_copies(nb)
+    assert "widgets" not in nb.metadata
