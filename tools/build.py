@@ -200,6 +200,7 @@ def build(source: Path, notebook: Path, run: bool = True, timeout: int = 180) ->
         how = f"not executed; {missing} code cells without outputs" if missing else "not executed; outputs kept"
     notebook.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, notebook)
+    os.utime(source)  # the source stays the newer of the pair: jupytext refuses a notebook newer than its text
     print(f"{_shown(notebook)}: {how}")
     if notebook.parent == ROOT / "solutions":
         from course_lib import exercises

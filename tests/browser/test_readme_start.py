@@ -48,10 +48,10 @@ def _copy_of_the_repository(dest: Path) -> Path:
                                capture_output=True, check=True).stdout.decode().split("\0")
     except (OSError, subprocess.CalledProcessError) as exc:
         pytest.fail(f"git ls-files failed, so the repository cannot be copied as a clone: {exc}", pytrace=False)
-    for name in filter(None, files):
-        if (ROOT / name).is_file():
+    for name in filter(None, files):  # in git's order, with fresh times, as a clone writes them: with jupytext
+        if (ROOT / name).is_file():       # installed, a notebook newer than its paired source does not open
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, dest / name)
+            shutil.copyfile(ROOT / name, dest / name)
     return dest
 
 
