@@ -64,8 +64,8 @@ def _html(text: str) -> str:
 
 
 def _number(text: str) -> float | None:
-    return float(text.replace("_", "")) if re.fullmatch(r"[+-]?(\d[\d_]*\.?\d*|\.\d+)(e[+-]?\d+)?", str(text).strip(), re.I) \
-        else None
+    number = re.fullmatch(r"[+-]?(\d[\d_]*\.?\d*|\.\d+)(e[+-]?\d+)?", str(text).strip(), re.I)
+    return float(number.group().replace("_", "")) if number else None
 
 
 def _sentence(text: str) -> str:
@@ -116,7 +116,8 @@ class Question:
             return cls(kind="one" if right == 1 else "several", choices=choices, **common)
         if "number" in spec:
             value, tol = spec["number"], spec.get("tolerance", 0)
-            if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in (value, tol)):
+            if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+                       for v in (value, tol)):
                 raise TypeError(f"{where}: 'number' and 'tolerance' must be finite numbers, got {value!r}, {tol!r}")
             if tol < 0:
                 raise ValueError(f"{where}['tolerance'] must be >= 0, got {tol!r}")
@@ -156,16 +157,13 @@ class Question:
         if not picked <= set(LETTERS[:len(self.choices)]):
             raise ValueError(f"answer with the letters {', '.join(LETTERS[:len(self.choices)])}, got "
                              f"{', '.join(sorted(picked - set(LETTERS)))}")
-        if not picked:
-            return Feedback(False, "Pick an answer first.")
-        if self.kind == "one" and len(picked) > 1:
-            return Feedback(False, "Pick one answer.")
+        if not picked or (self.kind == "one" and len(picked) > 1):
+            return Feedback(False, "Pick one answer." if picked else "Pick an answer first.")
         right = self.right_letters()
         notes = [_sentence(f"{letter}: {self.choices[LETTERS.index(letter)][2]}") for letter in sorted(picked)]
         missing = len(right - picked)
-        if picked == right:
-            return Feedback(True, " ".join(notes) if self.kind == "several" else self.choices[LETTERS.index(
-                next(iter(picked)))][2])
+        if picked == right:  # one right choice: its own words; several: a note on each
+            return Feedback(True, " ".join(notes) if len(right) > 1 else self.choices[LETTERS.index(min(right))][2])
         if missing and not picked - right:
             notes.append(f"All you picked is right, but {missing} more {'is' if missing == 1 else 'are'} right too.")
         return Feedback(False, " ".join(notes))
@@ -264,7 +262,8 @@ class Quiz:
                     f"<li><b>{LETTERS[j]}.</b> {_html(t)}</li>" for j, (t, _, _) in enumerate(q.choices)) + "</ul>")
             else:
                 parts.append(f"<p><i>(a {'number' if q.kind == 'number' else 'short answer'})</i></p>")
-            parts.append(f"<details style='margin-bottom:1em'><summary>Answer {i + 1}</summary>{q.answer_html()}</details>")
+            parts.append(f"<details style='margin-bottom:1em'><summary>Answer {i + 1}</summary>"
+                         f"{q.answer_html()}</details>")
         return "".join(parts) + "</div>"
 
     def _repr_mimebundle_(self, **kwargs):

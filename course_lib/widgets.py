@@ -24,20 +24,14 @@ loop), so the next click still reaches the kernel and pauses it. Without a runni
 (plain Python, tests), Run runs to the end at once. A step that blocks (a real loop waiting for
 I/O with no timer due) blocks the kernel for as long as it waits.
 
-The Stepper is a controller: buttons, history, replay and the Run timer. The HTML it shows
-comes from ``course_lib.stepview`` (state view, status line) and ``course_lib.timeline`` (the
-timeline as an inline SVG, in ``plot_timeline``'s style table; the last step outlined in red, a
-dashed line at the clock).
+The Stepper is a controller: buttons, history, replay and the Run timer. The HTML it shows comes
+from ``course_lib.stepview`` and ``course_lib.timeline`` (an inline SVG; the last step in red).
 
-The static picture left behind: displaying a Stepper gives the widget view *and*, in the same
-display bundle, a ``text/html`` copy (``course_lib.stepview.render_static``). JupyterLab with a
-kernel shows the widget, at step 0; GitHub, nbviewer, nbconvert and a course website show the
-copy, which teaches without a click: a fresh run from the factory replayed to its end
-(``steppable.replay``, at most ``max_steps``), a collapsed step-by-step transcript and the final
-state and timeline. A steppable that cannot be replayed (real I/O, or given without a factory)
-leaves its state as it is and says why there is no transcript. The copy is deterministic text (no
-widget ids, no times), so nbval can compare it. One limit: JupyterLab opening a notebook saved
-without widget state, and not running it, shows ipywidgets' "model not found" placeholder.
+The static copy: the display bundle holds, next to the widget view, a ``text/html`` copy that
+teaches without a kernel (GitHub, nbviewer, a website, and stored notebooks, whose dead widget views
+the build drops): a fresh run from the factory replayed to its end (``steppable.replay``, at most
+``max_steps``) as a collapsed step-by-step transcript, then the final state and timeline. A run that
+cannot be replayed (real I/O, no factory) shows its state as it is and says why. Deterministic text.
 
 What it is not: a debugger, or a scheduler. It never changes what the steppable does; it only
 calls ``step()`` and reads ``snapshot()`` and ``timeline()``.
@@ -279,18 +273,13 @@ class Stepper:
         self.status.value = render_status(n, done, running)
 
     def static_html(self) -> str:
-        """The copy left in exported notebooks: the whole run replayed from the factory (see the docstring)."""
-        if not self.replayable:
-            return self._as_it_is()
-        if self._static is None:  # a deterministic run: replayed once
-            self._static = self._replayed()
-        return self._static
-
-    def _replayed(self) -> str:
-        run = steppable.replay(self._factory, self.max_steps)
-        note = f"The replay {run.stopped}." if run.stopped else ""
-        return render_static(self._title, run.lines, render_state(run.snapshots[-1]),
-                             self._draw(run.timeline, run.snapshots), done=run.done, note=note)
+        """The copy left in exported notebooks (see the module docstring); a deterministic run is replayed once."""
+        if self.replayable and self._static is None:
+            run = steppable.replay(self._factory, self.max_steps)
+            self._static = render_static(self._title, run.lines, render_state(run.snapshots[-1]),
+                                         self._draw(run.timeline, run.snapshots), done=run.done,
+                                         note=f"The replay {run.stopped}." if run.stopped else "")
+        return self._static if self.replayable else self._as_it_is()
 
     def _as_it_is(self) -> str:
         why = ("it waits for real I/O, so a replay could differ" if self._factory is not None
@@ -300,11 +289,9 @@ class Stepper:
                              f"when the notebook ran; run the notebook to step it.")
 
     def _repr_mimebundle_(self, **kwargs):
-        data = self.widget._repr_mimebundle_(**kwargs)
         done = ", done" if self.done else ""
-        data["text/plain"] = f"Stepper({type(self._obj).__name__}, step {len(self._history)}{done})"
-        data["text/html"] = self.static_html()
-        return data
+        return {**self.widget._repr_mimebundle_(**kwargs), "text/html": self.static_html(),
+                "text/plain": f"Stepper({type(self._obj).__name__}, step {len(self._history)}{done})"}
 
     def __repr__(self) -> str:
         return f"<Stepper over {type(self._obj).__name__}: step {len(self._history)}{', done' if self.done else ''}>"

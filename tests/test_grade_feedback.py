@@ -83,7 +83,8 @@ def test_a_different_hidden_failure_is_still_shown():
 @pytest.mark.slow
 def test_grading_a_blank_chapter_names_exercises_and_says_it_once(tmp_path):
     (tmp_path / "ann").mkdir()
-    (tmp_path / "ann" / "01_three_models.ipynb").write_bytes((ROOT / "exercises" / "01_three_models.ipynb").read_bytes())
+    blank = (ROOT / "exercises" / "01_three_models.ipynb").read_bytes()
+    (tmp_path / "ann" / "01_three_models.ipynb").write_bytes(blank)
     env = {**os.environ, "EDP_PROGRESS_FILE": "", "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-m", "course_lib.grade", str(tmp_path / "ann"), "--out",
                            str(tmp_path / "g.csv"), "--feedback", str(tmp_path / "fb"), "--course", str(ROOT),

@@ -53,7 +53,8 @@ def test_one_right_choice(q):
 def test_several_right_choices(q):
     assert q.answer(1, "A,C") == Feedback(True, "A: It waits for data. C: It waits one second.")
     assert q.answer(1, ["c", "a"]).right and q.answer(1, "A C").right
-    assert q.answer(1, "A") == Feedback(False, "A: It waits for data. All you picked is right, but 1 more is right too.")
+    assert q.answer(1, "A") == Feedback(False, "A: It waits for data. "
+                                               "All you picked is right, but 1 more is right too.")
     got = q.answer(1, "A,B,C")
     assert not got.right and "B: It returns at once" in got.text
 

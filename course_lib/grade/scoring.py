@@ -114,7 +114,8 @@ def result_row(built, client, watchdog, crash, exit_code, reports, forged, hidde
         score = g.points * fraction if g.points > 1 else (g.points if fraction == 1 else 0.0)
         cell_error = next((f"{e['ename']}: {e['evalue']}" for e in errors if e["label"] == f"cell {g.grade_id}"), "")
         checks.append({
-            "grade_id": g.grade_id, "name": check_name(g.grade_id, g.exercise_ids), "points": g.points, "score": round(score, 2), "passed": passed,
+            "grade_id": g.grade_id, "name": check_name(g.grade_id, g.exercise_ids), "points": g.points,
+            "score": round(score, 2), "passed": passed,
             "runs": len(expected),
             "results": [{"key": k, "run": i, "hidden": i > 0, "reported": r is not None,
                          "passed": bool(r and r[0]), "hint": r[1] if r else ""} for (k, i), r in zip(expected, got)],
