@@ -8,6 +8,12 @@ from course_lib.check import CheckFailed, check
 from course_lib.models import run_event_driven, run_sequential
 from course_lib.workload import Task, cpu, io
 from notebook_code import definitions
+import importlib
+import importlib.util
+import types
+from course_lib import models as course_models
+from course_lib.timeline import Segment, Timeline
+from notebook_code import cells
 
 SOL = definitions("solutions/01_three_models", "setup", "predict_answer", "bounds_answer", "workloads_answer")
 
@@ -70,13 +76,6 @@ def test_event_loop_rejects_the_course_model_and_a_loop_that_skips_the_queue():
 
 
 # --------------------------------------------------------------------------- more wrong answers, as students write them
-import importlib
-import importlib.util
-import types
-
-from course_lib import models as course_models
-from course_lib.timeline import Segment, Timeline
-from notebook_code import cells
 
 EVENT = definitions("solutions/01_three_models", "setup", "event_loop_answer")
 BLANK_EVENT = definitions("exercises/01_three_models", "setup", "event_loop_answer")

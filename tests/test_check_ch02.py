@@ -7,6 +7,8 @@ import pytest
 
 from course_lib.check import CheckFailed, check
 from notebook_code import definitions
+import select
+import socket
 
 CELLS = ("setup", "recv_exactly_answer", "busy_poll_demo", "wait_for_data_answer", "io_models_answer")
 SOL = definitions("solutions/02_blocking_io", *CELLS)     # the notebook's given code and its answers
@@ -199,9 +201,6 @@ def test_checks_leave_no_threads_or_servers():
 
 
 # --------------------------------------------------------------------------- more wrong answers, as students write them
-import select
-import socket
-
 
 def recv_exactly_off_by_one(sock, n):
     data = b""

@@ -209,6 +209,7 @@ def test_pool_fetch_gives_up_on_a_hanging_function(monkeypatch):
 
 
 # --------------------------------------------------------------------------- more wrong answers, as students write them
+
 def transfer_releases_before_last_store(src, dst, amount):
     b = body(src, dst, amount)
     return ["acquire bank"] + b[:5] + ["release bank", b[5]]

@@ -10,6 +10,10 @@ from course_lib import virtualclock
 from course_lib.check import CheckFailed, check
 from course_lib.check import ch04, programs
 from notebook_code import definitions
+import asyncio
+import bisect
+from course_lib.loop import Loop
+from notebook_code import cells, find
 
 SOLUTION, EXERCISE = "solutions/04_event_loop_callbacks", "exercises/04_event_loop_callbacks"
 ANSWERS = ("setup", "ready_loop", "timers_answer", "predict_answer", "client_answer", "chunks_measure", "chunks_answer")
@@ -395,13 +399,6 @@ def test_chunks_with_call_later_pauses_fail():
 
 
 # ---------------------------------------------------------------- more wrong answers, as students write them
-import asyncio
-import bisect
-
-from course_lib.loop import Loop
-
-from notebook_code import cells, find
-
 
 class LessThan(TimerLoop):  # a timer due now is not moved: the loop never gets past it
     def _move_due_timers(self):
@@ -667,7 +664,7 @@ def _run_try_cell(notebook_cells, try_cell, **wrong):
     module = cells(SOLUTION, *notebook_cells)
     vars(module).update(wrong)
     cell = find(SOLUTION, try_cell)
-    exec(compile("\n".join(l for l in cell.source.splitlines() if not l.startswith("%")), try_cell, "exec"),
+    exec(compile("\n".join(line for line in cell.source.splitlines() if not line.startswith("%")), try_cell, "exec"),
          vars(module))
 
 

@@ -7,6 +7,12 @@ import pytest
 
 from course_lib.check import CheckFailed, check
 from notebook_code import definitions
+import importlib
+import selectors
+import socket
+from course_lib.check.echo_bench import try_echo
+from course_lib.reactor import Transport
+from notebook_code import cells, find
 
 CELLS = ("setup", "wait_readable_answer", "on_readable_answer", "echo_answer")
 SOL = definitions("solutions/05_select_poll_epoll", *CELLS)     # the notebook's answers
@@ -245,13 +251,6 @@ def test_echo_that_blocks_the_loop_fails_quickly(answer, hint):
 
 
 # --------------------------------------------------------------------------- more wrong answers, as students write them
-import importlib
-import selectors
-import socket
-
-from course_lib.check.echo_bench import try_echo
-from notebook_code import cells, find
-
 
 def wait_readable_checks_with_recv(socks, timeout):  # "checks" each ready socket by reading a byte
     readable, _, _ = select.select(socks, [], [], timeout)
@@ -458,9 +457,6 @@ class EchoAlwaysViaTheWriter(EchoGood):  # a valid alternative: every send from 
     def data_received(self, data):
         self.pending += data
         self.loop.add_writer(self.sock.fileno(), self.send_pending)
-
-
-from course_lib.reactor import Transport  # noqa: E402  (used by the classes above, at call time)
 
 
 @pytest.mark.parametrize("answer,hint", [

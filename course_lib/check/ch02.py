@@ -25,10 +25,11 @@ import threading
 import time
 
 from course_lib.check import CheckFailed, exercise, expect
+from course_lib.check.spysockets import CountingSocket, TimedServer
 from course_lib.check.timeout import run_in_thread
 from course_lib.slowserver import SlowServer
 
-__all__ = ["IO_MODELS", "CountingSocket", "check_recv_exactly", "check_wait_for_data", "check_io_models"]
+__all__ = ["IO_MODELS", "check_recv_exactly", "check_wait_for_data", "check_io_models"]
 
 IO_MODELS = ("blocking", "non-blocking", "multiplexing", "signal-driven", "asynchronous")
 
@@ -172,37 +173,6 @@ def check_recv_exactly(recv_exactly, *, rng, extra):
 
 
 # ------------------------------------------------------------------------------ wait_for_data
-class CountingSocket(socket.socket):
-    """A real socket that counts the ``recv`` calls that found nothing to read (EAGAIN)."""
-
-    eagain = 0
-
-    def recv(self, *args, **kwargs):
-        try:
-            return super().recv(*args, **kwargs)
-        except BlockingIOError:
-            self.eagain += 1
-            raise
-
-    def recv_into(self, *args, **kwargs):
-        try:
-            return super().recv_into(*args, **kwargs)
-        except BlockingIOError:
-            self.eagain += 1
-            raise
-
-
-class _TimedServer(SlowServer):
-    """The slow server, noting when its answer (or its close) went out: ``sent_at`` (perf_counter)."""
-
-    sent_at = None
-
-    def _send(self, conn):
-        if self.sent_at is None:
-            self.sent_at = time.perf_counter()
-        super()._send(conn)
-
-
 MAX_LAG = 0.3  # seconds between the answer's arrival and wait_for_data's return (a woken thread takes ~1 ms)
 
 
@@ -211,7 +181,7 @@ def _wait_case(wait_for_data, delay, reply):
         value = wait_for_data(sock)
         return value, time.perf_counter()
 
-    with _TimedServer(delay=delay, response=reply) as srv:
+    with TimedServer(delay=delay, response=reply) as srv:
         sock = CountingSocket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             sock.settimeout(TIMEOUT)

@@ -14,6 +14,9 @@ What it is: the checks behind ``exercises/04_event_loop_callbacks.ipynb``.
   connect, then for each request send it and read the reply across partial reads, then close;
   on the virtual clock with random latencies and chunking, several clients at once.
 
+The runs behind the last two are in ``loopbench.py``. A failing random case (a program, a
+list of numbers, a set of clients) is shrunk (``shrink.py``) before its hint is shown.
+
 What it is not: a copy of the answers. The expected behaviour is computed by running the same
 program on asyncio, so the check agrees with the real thing, not with one solution.
 """
@@ -27,11 +30,11 @@ from course_lib import loop as course_loop
 from course_lib import virtualclock
 from course_lib.check import CheckFailed, exercise, expect, programs
 from course_lib.check.guard import Refuse
+from course_lib.check.loopbench import WORK_COST, run_chunked, run_clients
 from course_lib.check.programs import describe, predict_program, program_from_plan, random_program, show_plan
 from course_lib.check.shrink import smallest_failure
 from course_lib.check.timeout import run_in_thread
-from course_lib.loop import Loop, TooManySteps
-from course_lib.simnet import LineServer, SimNetwork
+from course_lib.loop import TooManySteps
 
 __all__ = ["check_timers", "check_predict", "check_chunks", "check_client"]
 
@@ -160,50 +163,15 @@ def check_predict(predicted_order, *, rng, extra):
 
 
 # ---------------------------------------------------------------- chunks: keep the timers on time
-WORK_COST = 0.002  # virtual seconds of CPU per call of work(x), as the notebook says
-HEARTBEAT = 0.05  # the heartbeat timer's period
 MAX_LATE = 0.1  # the loop's slow_callback_duration: a heartbeat later than this fails the check
-
-
-def _run_chunked(function, numbers):
-    """Run ``function(loop, numbers, work, done)`` from a callback of a fresh ``Loop()`` with a heartbeat."""
-    loop = Loop()
-    calls, results, lateness, longest = [], [], [], [0.0]
-
-    def work(x):
-        calls.append(x)
-        loop.spend(WORK_COST)
-        return x * x
-
-    def done(total):
-        results.append((total, loop.time()))
-
-    give_up = len(numbers) * WORK_COST * 3 + 2.0  # the heartbeat stops then, so a lost done() ends the run
-
-    def heartbeat(due):
-        lateness.append(loop.time() - due)
-        if not results and due < give_up:
-            loop.call_at(due + HEARTBEAT, heartbeat, due + HEARTBEAT)
-
-    class Longest:
-        def after_callback(self, handle, step):
-            longest[0] = max(longest[0], step.end - step.start)
-
-    loop.add_instrument(Longest())
-    loop.call_soon(function, loop, numbers, work, done)
-    loop.call_at(HEARTBEAT, heartbeat, HEARTBEAT)
-    try:
-        loop.run(max_steps=50_000)
-    except TooManySteps:
-        raise CheckFailed("the loop never ran out of work: does your last chunk stop scheduling new ones?") from None
-    if loop.errors:
-        raise loop.errors[0].error
-    return calls, results, max(lateness, default=0.0), longest[0]
 
 
 def _chunks_case(function, numbers) -> None:
     size = len(numbers)
-    calls, results, late, longest = _run_chunked(function, list(numbers))
+    try:
+        calls, results, late, longest = run_chunked(function, list(numbers))
+    except TooManySteps:
+        raise CheckFailed("the loop never ran out of work: does your last chunk stop scheduling new ones?") from None
     want = sum(x * x for x in numbers)
     expect(results, f"done(total) was never called for a list of {size} numbers")
     expect(len(results) == 1, f"done was called {len(results)} times for {size} numbers; call it once, at the end")
@@ -216,7 +184,8 @@ def _chunks_case(function, numbers) -> None:
            "current one (chunks queued together run in one batch).")
     need = size * WORK_COST
     expect(results[0][1] <= need * 1.1 + 0.05, f"{size} numbers need {need:.2f} s of work but done came at "
-                                               f"t={results[0][1]:.2f} s: between chunks use call_soon, not call_later.")
+                                               f"t={results[0][1]:.2f} s: between chunks use call_soon, "
+                                               "not call_later.")
 
 
 @exercise("04.chunks", "Split a long computation so timers stay on time")
@@ -231,32 +200,6 @@ def check_chunks(function, *, rng, extra):
 
 
 # ---------------------------------------------------------------- a callback client
-def _run_clients(fetch_all, rng, jobs, sockets):
-    """Run ``fetch_all`` once per list of requests in ``jobs``, all at once, on a fresh simulated network."""
-    loop = Loop()
-    net = SimNetwork(loop, latency=rng.choice([0.001, 0.01, 0.05, 0.2]))
-    server = LineServer(net, "server:80", rng=rng, think=rng.uniform(0, 0.3), max_chunk=rng.randint(1, 8))
-    results = [[] for _ in jobs]
-    connect = net.connect
-
-    def recording_connect(address):
-        sock = connect(address)
-        sockets.append(sock)
-        return sock
-
-    net.connect = recording_connect
-    for job, result in zip(jobs, results):
-        loop.call_soon(fetch_all, loop, net, "server:80", list(job), result.append)
-    try:
-        loop.run(max_steps=100_000)
-    except TooManySteps:
-        raise CheckFailed("the loop never ran out of work: are you polling with call_soon? "
-                          "Let add_reader call you when data is there.") from None
-    if loop.errors:
-        raise loop.errors[0].error
-    return results, server, loop
-
-
 def _short(value, limit: int = 40) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -282,12 +225,16 @@ def _client_case(fetch_all, seed, jobs) -> None:
         for sock in sockets:
             sock.close()
 
-    outcome = run_in_thread(_run_clients, fetch_all, random.Random(seed), jobs, sockets, timeout=5,
+    outcome = run_in_thread(run_clients, fetch_all, random.Random(seed), jobs, sockets, timeout=5,
                             on_timeout=unstick, name="client")
     if not outcome.finished:
         raise _Hung("the loop did not finish within 5 s: a callback never returned. "
                     "Don't wait in a loop for data: return, and add_reader calls you again.")
-    results, server, loop = outcome.result("")
+    try:
+        results, server, loop = outcome.result("")
+    except TooManySteps:
+        raise CheckFailed("the loop never ran out of work: are you polling with call_soon? "
+                          "Let add_reader call you when data is there.") from None
     expect(len(sockets) == len(jobs),
            f"{len(jobs)} calls of fetch_all opened {len(sockets)} connections; connect once per call")
     expect(not server.overlapped, "send the next request only after the whole reply to the previous one has arrived")

@@ -17,7 +17,6 @@ What it is not: a timing test. Time limits only keep a broken answer from hangin
 
 from __future__ import annotations
 
-import select
 import socket
 import threading
 import time
@@ -25,11 +24,11 @@ import time
 from course_lib.check import CheckFailed, exercise, expect
 from course_lib.check.echo_bench import TRANSPORT_WRITE_OFF, Client, RawTransport, SpyLoop, rude_clients, run_clients
 from course_lib.check.shrink import smallest_failure
+from course_lib.check.spysockets import RecvOnlySocket, Runaway
 from course_lib.check.timeout import run_in_thread
 from course_lib.loop import Loop
 from course_lib.reactor import LoopThread, Server
 from course_lib.scaling import raised_fd_limit
-from course_lib.triggers import SimSocket
 
 __all__ = ["check_wait_readable", "check_drain", "check_echo"]
 
@@ -139,39 +138,9 @@ def check_wait_readable(wait_readable, *, rng, extra):
 
 
 # --- 05.drain ----------------------------------------------------------------------------
-class _Runaway(BaseException):
-    """Raised into a student's endless recv loop (a BaseException: ``except Exception`` cannot swallow it)."""
-
-
-class _RecvOnlySocket:
-    """What ``on_readable`` gets: a simulated non-blocking socket with ``recv`` and nothing else.
-
-    It counts what ``recv`` handed out (every returned byte must come from it) and gives up
-    after too many calls. The kernel buffer behind it is private, as a real one is."""
-
-    __slots__ = ("_sim", "_limit", "_handed", "runaway")
-
-    def __init__(self, limit: int):
-        self._sim, self._limit, self._handed, self.runaway = SimSocket(), limit, bytearray(), False
-
-    def recv(self, n):
-        if self._sim.recv_calls >= self._limit:
-            self.runaway = True
-            raise _Runaway()
-        data = self._sim.recv(n)
-        self._handed += data
-        return data
-
-    def fileno(self):
-        return 7  # any small number: a socket has one; this one is simulated
-
-    def __getattr__(self, name):
-        raise AttributeError(f"the check's socket has recv() only, not .{name}: read with sock.recv(4096)")
-
-
 def _drain_case(on_readable, arrivals) -> None:
     """``arrivals``: chunks of bytes (b"": the peer closes), each followed by one edge-triggered report."""
-    sock = _RecvOnlySocket(limit=100_000)
+    sock = RecvOnlySocket(limit=100_000)
     sim = object.__getattribute__(sock, "_sim")
     sent, got = bytearray(), bytearray()
     for k, chunk in enumerate(arrivals):
@@ -188,10 +157,12 @@ def _drain_case(on_readable, arrivals) -> None:
             raise _Hung("on_readable(sock) did not return within 5 s: stop at the first BlockingIOError (or b'')")
         try:
             data = outcome.result("")
-        except _Runaway:
+        except Runaway:
             data = None
-        expect(not sock.runaway, "on_readable kept calling recv without end: stop at the first BlockingIOError (or b'')")
-        expect(isinstance(data, (bytes, bytearray)), f"on_readable must return the bytes it read, got {type(data).__name__}")
+        expect(not sock.runaway,
+               "on_readable kept calling recv without end: stop at the first BlockingIOError (or b'')")
+        expect(isinstance(data, (bytes, bytearray)),
+               f"on_readable must return the bytes it read, got {type(data).__name__}")
         got += data
         sizes = [f"{len(c)}" if c else "EOF" for c in arrivals[:k + 1]]
         arrived = ("the arrival of " if len(sizes) == 1 else "arrivals of ") + ", ".join(sizes) + \
@@ -200,7 +171,8 @@ def _drain_case(on_readable, arrivals) -> None:
         expect(left == 0, f"after {arrived}, {left} bytes were left in the kernel buffer: no new report will come "
                           "for them; call recv until it raises BlockingIOError")
         extra_eagain = sim.eagain_calls - before - (0 if sim.eof else 1)
-        expect(extra_eagain <= 0, "on_readable called recv again after it raised BlockingIOError: stop at the first EAGAIN")
+        expect(extra_eagain <= 0,
+               "on_readable called recv again after it raised BlockingIOError: stop at the first EAGAIN")
         expect(bytes(got) == bytes(sock._handed),
                f"after {arrived}, you returned {len(got)} bytes while recv gave you {len(sock._handed)}: "
                "return exactly what recv returned, every chunk, in order")
