@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from course_lib.check import try_it
+from course_lib.check.tryit import try_it
 
 
 def test_returns_the_value(capsys):
