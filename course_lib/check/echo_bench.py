@@ -256,7 +256,7 @@ def try_echo(protocol_class, size: int = 2 * 1024 * 1024, quiet: float = 2.0) ->
         trouble += " (your server made its socket blocking: it waited in send, and stopped reading)"
     line = f"{name}: {len(echoed):,} of {len(message):,} bytes echoed"
     if bytes(echoed) != message[: len(echoed)]:
-        line += ", with gaps: bytes were lost on the way" + trouble
+        line += ", not as sent: bytes were lost or reordered" + trouble
     elif len(echoed) < len(message):
         line += trouble + ": the rest was lost"
     else:
