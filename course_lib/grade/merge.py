@@ -153,8 +153,9 @@ def _check_feedback(entries: list, feedback: Path, sources: list[Path]) -> tuple
                          if feedback.is_dir() else set())
     lacking = [entry for entry in entries if entry[2] not in have]
     if lacking:
-        problems.append(f"{len(lacking)} notebook(s) have no feedback file in {feedback} or the --shard-feedback "
-                        f"folders: {_some(map(_name, lacking))}")
+        also = " or the --shard-feedback folders" if sources else ""
+        problems.append(f"{len(lacking)} notebook(s) have no feedback file in {feedback}{also}: "
+                        f"{_some(map(_name, lacking))}")
     return {rel: folders[0] for rel, folders in files.items()}, problems
 
 
