@@ -84,6 +84,14 @@ class CoroutineMethods:
             return "nothing: its next step is in the ready queue"
         if hasattr(future, "get_coro"):
             return f"task {future.get_name()}"
+        if future.done():  # resolved in this batch: the task's wake-up callback is queued
+            return f"a {type(future).__name__.lstrip('_')}, done: its wake-up is in the ready queue"
+        children = getattr(future, "_children", None)  # gather()'s future (course's or asyncio's)
+        if children is not None:
+            names = [c.get_name() if hasattr(c, "get_name") else type(c).__name__ for c in children if not c.done()]
+            if names:
+                return f"gather, still waiting for {', '.join(names)}"
+            return "gather: every child is done; a queued callback will set its result"
         for when, handle in self._timers.pending():
             if future in handle._args:
                 return f"a future, set by a timer at t={when:.6g}"
