@@ -93,13 +93,13 @@ class CoroutineMethods:
                 return f"gather, still waiting for {', '.join(names)}"
             return "gather: every child is done; a queued callback will set its result"
         for when, handle in self._timers.pending():
-            if future in handle._args:
+            if _sets(handle, future):
                 return f"a future, set by a timer at t={when:.6g}"
         for table, watched in ((self._waiters.readers, "readable"), (self._waiters.writers, "writable")):
             for key, handle in table.items():
-                if future in handle._args:
+                if _sets(handle, future):
                     return f"a future, set when {describe(key)} is {watched}"
-        return f"a {type(future).__name__.lstrip('_')} nobody has resolved yet"
+        return f"a {type(future).__name__.lstrip('_')} that other code must set (no timer or socket of the loop will)"
 
     def run_until_complete(self, aw, *, max_steps=None):
         """Run ``aw`` (a coroutine or a future) to its end; return its result or raise its exception."""
@@ -258,6 +258,11 @@ def _frames(coro) -> list:
         frames.append(f"{name.replace('CoroutineMethods.', 'loop.')}, line {frame.f_lineno}")
         coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
     return frames
+
+
+def _sets(handle, future) -> bool:
+    """Does calling ``handle`` set ``future``? (``future.set_result`` itself, or a function given it.)"""
+    return future in handle._args or getattr(handle._callback, "__self__", None) is future
 
 
 def _resolve(future) -> None:
