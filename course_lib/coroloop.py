@@ -4,7 +4,10 @@ What it is: the methods ``course_lib.loop.Loop`` takes from ``CoroutineMethods``
 
 - ``create_future()``, ``create_task(coro, name=None)``: a ``course_lib.futures.Future`` and a
   ``course_lib.tasks.Task`` bound to this loop. Tasks are numbered per loop (``Task-1``,
-  ``Task-2``, ...), so a replayed run names them the same way.
+  ``Task-2``, ...), so a replayed run names them the same way. Like asyncio, the loop holds
+  its tasks only weakly, with one difference: its trace (``trace_limit`` steps, for
+  ``timeline()``) keeps the callbacks it ran, so a finished task lives as long as its steps
+  are in the trace (``Loop(trace_limit=0)`` keeps none).
 - ``run_until_complete(aw)``: run a coroutine (as a task) or a future to its end and return
   its result, or raise its exception. On a virtual clock a program that waits for something
   that can never happen stops with an error instead of hanging.
@@ -95,6 +98,8 @@ class CoroutineMethods:
         for when, handle in self._timers.pending():
             if _sets(handle, future):
                 return f"a future, set by a timer at t={when:.6g}"
+        if any(future in handle._args for handle in self._ready if not handle._cancelled):
+            return "a future, set by a callback in the ready queue"
         for table, watched in ((self._waiters.readers, "readable"), (self._waiters.writers, "writable")):
             for key, handle in table.items():
                 if _sets(handle, future):

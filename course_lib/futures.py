@@ -27,6 +27,7 @@ class Future:
     """A result that will arrive later. ``await future`` waits for it inside a task."""
 
     _asyncio_future_blocking = False  # True while a task is being handed this future by __await__
+    _log_traceback = False  # an exception nobody looked at yet: reported when garbage-collected
 
     def __init__(self, *, loop=None):
         self._loop = asyncio.get_running_loop() if loop is None else loop
@@ -34,7 +35,6 @@ class Future:
         self._callbacks = []  # (fn, context) pairs, scheduled when the future is done
         self._cancel_message = None
         self._cancelled_exc = None  # the CancelledError a cancelled task ended with
-        self._log_traceback = False  # an exception nobody looked at yet: reported when garbage-collected
 
     def get_loop(self):
         return self._loop

@@ -10,13 +10,14 @@ simulated sockets that behave like non-blocking TCP sockets, deterministically::
     conn, addr = listener.accept()        # BlockingIOError if no connection has arrived yet
     conn.recv(100)                        # -> data; BlockingIOError if none yet; b"" after the peer closed
     a, b = net.socketpair()               # two ends already connected
+    sock = net.socket(); sock.connect("server:80")   # the same as net.connect, in two steps
 
 Bytes arrive ``latency`` seconds after ``send``. Each direction has a window of
 ``buffer_size`` bytes: data sent but not yet read by the receiver counts against it,
 so a sender that outpaces its reader gets partial sends, then ``BlockingIOError``.
 ``Loop()`` can wait on these sockets with ``add_reader``/``add_writer``; its poller
-jumps the virtual clock to the next arrival. ``EchoServer`` is a ready-made server
-running on the same loop through callbacks.
+jumps the virtual clock to the next arrival. Ready-made servers that run on the same
+loop through callbacks are in ``course_lib.simservers`` (``EchoServer``, ``LineServer``).
 
 What it is not: TCP. No packets, handshake, loss or congestion control;
 ``shutdown`` knows only ``SHUT_WR``; the receive window reopens the moment the reader reads; a connect
@@ -33,7 +34,7 @@ from course_lib import validate
 from course_lib.pollers import EVENT_READ, EVENT_WRITE
 from course_lib.pollers.sim_poller import SimPoller
 
-__all__ = ["SimNetwork", "SimSocket", "SimListener", "EchoServer"]
+__all__ = ["SimNetwork", "SimSocket", "SimListener", "EchoServer", "LineServer"]
 
 
 class SimNetwork:
@@ -78,15 +79,21 @@ class SimNetwork:
 
     def connect(self, address: str) -> SimSocket:
         """A client socket connected to ``address``; it may send at once."""
-        listener = self._listeners.get(address)
-        if listener is None:
-            raise ConnectionRefusedError(f"nothing listens at {address!r}; call net.listen({address!r}) first")
-        n = next(self._clients)
-        client, server = SimSocket(self, f"client:{n}"), SimSocket(self, f"{address}#{n}")
-        client.peer, server.peer = server, client
-        self._send_later(lambda: listener._arrive(server, client.name))
+        client = self.socket()
+        client.connect(address)
         return client
 
+    def socket(self) -> SimSocket:
+        """A client socket, not connected yet: then ``sock.connect(address)``."""
+        return SimSocket(self, f"client:{next(self._clients)}")
+
+    def _connect(self, client: SimSocket, address: str) -> None:
+        listener = self._listeners.get(address) if isinstance(address, str) else None
+        if listener is None:
+            raise ConnectionRefusedError(f"nothing listens at {address!r}; call net.listen({address!r}) first")
+        server = SimSocket(self, f"{address}#{client.name.split(':')[-1]}")
+        client.peer, server.peer = server, client
+        self._send_later(lambda: listener._arrive(server, client.name))
 
     def socketpair(self, name: str = "pair"):
         """Two sockets already connected to each other (like ``socket.socketpair()``)."""
@@ -106,6 +113,20 @@ class SimSocket:
         self._eof = False  # the peer's close (or shutdown) has arrived
         self._shut = False  # we said we will send no more
         self.closed = False
+
+    def connect(self, address: str) -> None:
+        """Connect to ``address`` at once (a simulated connect never blocks; the listener sees
+        the connection ``latency`` seconds later)."""
+        if self.closed:
+            raise OSError(f"{self.name} is closed")
+        if self.peer is not None:
+            raise OSError(f"{self.name} is already connected")
+        self.net._connect(self, address)
+
+    def setblocking(self, flag: bool) -> None:
+        """Simulated sockets are always non-blocking; ``setblocking(False)`` is accepted."""
+        if flag:
+            raise ValueError("simulated sockets cannot block: the virtual clock would never move")
 
     def send(self, data) -> int:
         """Accept as much of ``data`` as the window allows; return how many bytes."""
@@ -150,7 +171,7 @@ class SimSocket:
 
     def close(self) -> None:
         if not self.closed:
-            if not self._shut:
+            if not self._shut and self.peer is not None:
                 self._shut = True
                 self.net._send_later(self.peer._fin)
             self.closed = True
@@ -161,10 +182,12 @@ class SimSocket:
     def _check_open(self):
         if self.closed:
             raise OSError(f"{self.name} is closed")
+        if self.peer is None:
+            raise OSError(f"{self.name} is not connected: call connect(address) first")
 
     def readiness(self) -> int:
         """EVENT_READ if recv would not block, | EVENT_WRITE if send would not block."""
-        if self.closed:
+        if self.closed or self.peer is None:
             return 0
         readable = EVENT_READ if self._inbox or self._eof else 0
         writable = EVENT_WRITE if self._in_flight < self.net.buffer_size or self.peer.closed else 0
@@ -216,124 +239,5 @@ class SimListener:
         return f"<SimListener {self.name}{' closed' if self.closed else ''}>"
 
 
-class EchoServer:
-    """A callback server on a simulated loop: answers each chunk it reads with
-    ``transform(chunk)`` (default: the chunk itself) ``delay`` seconds later,
-    and closes a connection after the client closed and every answer went out."""
-
-    def __init__(self, net: SimNetwork, address: str = "server:80", delay: float = 0.0, transform=None):
-        if transform is not None and not callable(transform):
-            raise TypeError(f"transform must be a function bytes -> bytes (e.g. bytes.upper), got {transform!r}")
-        self.delay = validate.seconds(delay, "delay", minimum=0)
-        self.loop, self.transform = net.loop, transform or bytes
-        self.listener = net.listen(address)
-        self.requests = 0
-        self._out: dict = {}  # conn -> [bytes to send, answers still pending, client closed?]
-        self.loop.add_reader(self.listener, self.accept)
-
-    def accept(self):
-        conn, _ = self.listener.accept()
-        self._out[conn] = [bytearray(), 0, False]
-        self.loop.add_reader(conn, self.on_data, conn)
-
-    def on_data(self, conn):
-        data, state = conn.recv(65536), self._out[conn]
-        if not data:
-            state[2] = True
-            self.loop.remove_reader(conn)
-            self.flush(conn)
-            return
-        self.requests += 1
-        state[1] += 1
-        self.loop.call_later(self.delay, self.reply, conn, self.transform(data))
-
-    def reply(self, conn, data):
-        state = self._out.get(conn)
-        if state is None:  # the server was closed meanwhile
-            return
-        state[0] += data
-        state[1] -= 1
-        self.flush(conn)
-
-    def flush(self, conn):
-        out, pending, client_closed = self._out[conn]
-        try:
-            if out:
-                del out[: conn.send(out)]
-        except BlockingIOError:
-            pass
-        except BrokenPipeError:
-            out.clear()
-        if out:
-            self.loop.add_writer(conn, self.flush, conn)
-            return
-        self.loop.remove_writer(conn)
-        if client_closed and not pending:
-            del self._out[conn]
-            conn.close()
-
-    def close(self):
-        """Stop listening and close every connection."""
-        self.loop.remove_reader(self.listener)
-        self.listener.close()
-        for conn in list(self._out):
-            self.loop.remove_reader(conn)
-            self.loop.remove_writer(conn)
-            conn.close()
-        self._out.clear()
-
-
-class LineServer:
-    """A simulated server that answers one line with one line, in pieces (exercise 04.client).
-
-    For each request line it reads (up to ``b"\\n"``; the line may arrive in pieces) it
-    waits ``think`` seconds, then sends ``b"ECHO " + line.upper()`` in chunks of 1 to
-    ``max_chunk`` bytes, at most ``gap`` seconds apart. A connection can carry many
-    requests, one after the other. The server closes its end after the client closed.
-    ``rng`` (a ``random.Random``) picks the chunk sizes and gaps, so a run is repeatable.
-    ``served`` counts the request lines; ``overlapped`` counts requests that arrived
-    while the previous reply was still being sent.
-    """
-
-    def __init__(self, net, address="server:80", *, rng=None, think=0.1, max_chunk=6, gap=0.03):
-        import random
-
-        self.loop, self.rng = net.loop, rng or random.Random(4)
-        self.think = validate.seconds(think, "think", minimum=0)
-        self.max_chunk = validate.count(max_chunk, "max_chunk", minimum=1, unit="bytes")
-        self.gap = validate.seconds(gap, "gap", minimum=0)
-        self.listener = net.listen(address)
-        self.loop.add_reader(self.listener, self._accept)
-        self.served = self.overlapped = 0
-        self._busy = set()  # connections whose reply is not completely sent yet
-
-    def _accept(self):
-        conn, _ = self.listener.accept()
-        self.loop.add_reader(conn, self._read, conn, bytearray())
-
-    def _read(self, conn, line):
-        data = conn.recv(1024)
-        if not data:  # the client closed
-            self.loop.remove_reader(conn)
-            conn.close()
-            return
-        line += data
-        while b"\n" in line:
-            end = line.index(b"\n") + 1
-            request = bytes(line[:end])
-            del line[:end]
-            self.served += 1
-            if conn in self._busy:
-                self.overlapped += 1
-            self._busy.add(conn)
-            self.loop.call_later(self.think, self._send, conn, b"ECHO " + request.upper())
-
-    def _send(self, conn, rest):
-        if conn.closed or conn.peer.closed:
-            return
-        size = self.rng.randint(1, self.max_chunk)
-        conn.send(rest[:size])
-        if rest[size:]:
-            self.loop.call_later(self.rng.uniform(0, self.gap), self._send, conn, rest[size:])
-        else:
-            self._busy.discard(conn)
+# The ready-made servers live in course_lib.simservers; re-exported here, where they were first.
+from course_lib.simservers import EchoServer, LineServer  # noqa: E402

@@ -12,6 +12,7 @@ from course_lib import validate
 from course_lib.grade.batch import collect, grade_all, write_csv, write_feedback
 from course_lib.grade.limits import Limits
 from course_lib.grade.processes import PidsCgroup, clean_up, set_subreaper
+from course_lib.grade.scoring import shorten
 
 DEFAULT_COURSE = Path(__file__).resolve().parents[2]
 
@@ -33,7 +34,7 @@ needs every run to pass; a cell worth more earns points * (runs passed / runs).
 EPILOG = """\
 CSV columns: submission (the notebook's folder below PATH, e.g. alice/ps1), student (its
 first part), notebook, score, max_score, status, detail
-(one line), checks (grade_id=score/points ...), seconds. status is one of
+(one line), checks (exercise=score/points ..., e.g. 01.predict=2/2), seconds. status is one of
   ok       ran to the end within the limits (failed checks just score 0)
   error    the kernel died or exited (os._exit, crash) or the notebook did not run to its end
   timeout  a cell ran longer than --timeout, or the notebook longer than --total-timeout / --cpu-time
@@ -128,7 +129,7 @@ def main(argv=None) -> int:
         r = sub.result
         print(f"[{done}/{total}] {sub.submission}/{sub.notebook}: {r.get('status')} "
               f"{float(r.get('score', 0)):g}/{float(r.get('max_score', 0)):g} ({r.get('seconds', '?')} s) "
-              f"{str(r.get('detail', ''))[:100]}", file=sys.stderr, flush=True)
+              f"{shorten(r.get('detail', ''), 100)}", file=sys.stderr, flush=True)
 
     try:
         grade_all(subs, args.course, limits, args.jobs, hidden=args.hidden, use_cgroup=use_cgroup,

@@ -188,8 +188,21 @@ def grade_all(subs: list[Submission], course: Path, limits: Limits, jobs: int, h
     return subs
 
 
+def _name(check: dict) -> str:
+    return check.get("name") or check["grade_id"]
+
+
 def checks_summary(result: dict) -> str:
-    return " ".join(f"{c['grade_id']}={c['score']:g}/{c['points']:g}" for c in result.get("checks", []))
+    """The CSV's checks column: ``01.predict=2/2 01.bounds=0/2``."""
+    return " ".join(f"{_name(c).replace(', ', '+')}={c['score']:g}/{c['points']:g}" for c in result.get("checks", []))
+
+
+def _once(hint: str, said: set) -> str:
+    """A hint in full the first time; after that a short reminder (a blank notebook says "not written yet" once)."""
+    if hint not in said:
+        said.add(hint)
+        return hint
+    return "not written yet (see above)" if hint.startswith("not written yet") else "the same hint as above"
 
 
 def _cell(text: object) -> str:
@@ -219,22 +232,24 @@ def feedback_text(sub: Submission) -> str:
              f"Score: {float(r.get('score', 0)):g} of {float(r.get('max_score', 0)):g} points. "
              f"Status: {r.get('status')}.",
              f"{r.get('detail', '')}", ""]
+    said: set = set()  # hints given in full so far (the summary line above is the CSV's, and not counted)
     for c in r.get("checks", []):
-        lines.append(f"## {c['grade_id']}: {c['score']:g} of {c['points']:g} points")
+        lines.append(f"## {_name(c)}: {c['score']:g} of {c['points']:g} points")
         public = [x for x in c["results"] if not x["hidden"]]
         hidden = [x for x in c["results"] if x["hidden"]]
         for x in public:
             if x["passed"]:
                 lines.append("- ✔ the check in your notebook passed")
             elif x["reported"]:
-                lines.append(f"- ✘ the check in your notebook failed: {x['hint']}")
+                lines.append(f"- ✘ the check in your notebook failed: {_once(x['hint'], said)}")
             else:
                 lines.append(f"- ✘ the check did not run{': ' + c['error'] if c['error'] else ''}")
         if hidden:
             ok = sum(x["passed"] for x in hidden)
             line = f"- {'✔' if ok == len(hidden) else '✘'} extra hidden cases: {ok} of {len(hidden)} runs passed"
             hint = next((x["hint"] for x in hidden if x["reported"] and not x["passed"]), "")
-            lines.append(line + (f" (first failure: {hint})" if hint else ""))
+            shown = {x["hint"] for x in public if x["reported"] and not x["passed"]}
+            lines.append(line + (f" (first failure: {_once(hint, said)})" if hint and hint not in shown else ""))
         lines.append("")
     errors = r.get("cell_errors", [])
     if errors:

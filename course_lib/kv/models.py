@@ -1,0 +1,281 @@
+"""The same key-value server, three ways of waiting: threads, the course reactor, asyncio.
+
+What it is: each model takes bytes from sockets and hands them to a ``Client``
+(``course_lib.kv.client``), which does everything else. Only the waiting differs:
+
+- ``ThreadsModel``: one thread per connection, blocking ``recv`` and ``sendall``.
+  A lock lets one thread at a time touch the database (Redis runs commands one at
+  a time too). A client that does not read blocks its own thread in ``sendall``:
+  that is backpressure for free, paid for with a thread per connection.
+- ``ReactorModel``: chapter 05's reactor (``course_lib.reactor.Server`` on the
+  course ``Loop``, with the poller you name: epoll, kqueue, poll or select), one
+  thread for every connection.
+- ``AsyncioModel``: an asyncio ``Protocol`` on an asyncio loop (with the same poller).
+
+The reactor and asyncio run the *same* protocol class, ``KVProtocol``
+(``course_lib.kv.protocol``): the course reactor has asyncio's callback names.
+
+Each model has ``start()`` (returns the address once it listens, serving in a
+background thread), ``close()`` (stops, closes every socket, joins its threads)
+and ``connections()``. A new model plugs in by subclassing ``Model`` and adding
+itself to ``MODEL_CLASSES`` (the coroutines of chapter 06: accept and serve each client
+in a task, ``await loop.sock_recv``, the same ``Client``).
+
+What it is not: production code (no TLS, no auth, no persistence), or tuned:
+the reactor's limits are measured and explained in ``benchmarks/kv.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import selectors
+import socket
+import threading
+
+from course_lib import validate
+from course_lib.kv.client import Client, ServerState
+from course_lib.kv.db import Database
+from course_lib.kv.protocol import HIGH_WATER, FlowTransport, KVProtocol
+from course_lib.reactor import LoopThread, Server
+
+__all__ = ["MODEL_CLASSES", "Model", "ThreadsModel", "ReactorModel", "AsyncioModel", "BACKENDS"]
+
+BACKENDS = ("default", "epoll", "kqueue", "poll", "select")
+
+
+class Model:
+    """What every model provides; see the module docstring."""
+
+    name = ""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, backend: str = "default", **limits):
+        self.host, self.port = validate.text(host, "host"), validate.count(port, "port", minimum=0)
+        if port > 65535:
+            raise ValueError(f"port must be an int from 0 to 65535 (0: any free port), got {port!r}")
+        self.backend = validate.one_of(backend, "backend", BACKENDS)
+        self.limits = limits  # Parser limits (max_bulk, max_inline, max_query), for tests
+        self.address = None
+        self.state: ServerState | None = None
+
+    def _state(self, clock, call_at) -> ServerState:
+        self.state = ServerState(Database(clock, call_at), self.name, self.limits)
+        return self.state
+
+    def start(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def connections(self) -> int:
+        """How many clients are connected now."""
+        return self.state.connected if self.state else 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = f"{self.address[0]}:{self.address[1]}" if self.address else "not started"
+        return f"<kvserver {self.name} ({self.backend}) {where}, {self.connections()} connections>"
+
+
+class ReactorModel(Model):
+    name = "reactor"
+
+    def start(self):
+        from course_lib.loop import Loop
+
+        self.loop = Loop(poller=self.backend)
+        try:
+            state = self._state(self.loop.time, self.loop.call_at)
+            self.server = Server(self.loop, lambda: KVProtocol(state), self.host, self.port,
+                                 transport_class=FlowTransport)
+        except BaseException:
+            self.loop.close()
+            raise
+        self.address = self.server.address
+        self.thread = LoopThread(self.loop).start()
+        return self.address
+
+    def close(self) -> None:
+        self.thread.stop()
+        self.server.close()
+        self.loop.close()
+
+
+class AsyncioModel(Model):
+    name = "asyncio"
+
+    def start(self):
+        selector = None if self.backend == "default" else getattr(selectors, self.backend.capitalize() + "Selector")()
+        self.loop = asyncio.SelectorEventLoop(selector)
+        self.transports = set()
+        state = self._state(self.loop.time, self.loop.call_at)
+
+        class Protocol(KVProtocol, asyncio.Protocol):
+            __slots__ = ()
+
+            def connection_made(protocol, transport):
+                self.transports.add(transport)
+                KVProtocol.connection_made(protocol, transport)
+
+            def connection_lost(protocol, exc):
+                self.transports.discard(protocol.transport)
+                KVProtocol.connection_lost(protocol, exc)
+
+        try:
+            self.server = self.loop.run_until_complete(
+                self.loop.create_server(lambda: Protocol(state), self.host, self.port, backlog=1024))
+        except BaseException:
+            self.loop.close()
+            raise
+        self.address = self.server.sockets[0].getsockname()[:2]
+        self.thread = threading.Thread(target=self.loop.run_forever, name="kv-asyncio", daemon=True)
+        self.thread.start()
+        return self.address
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.server.close()
+        for transport in list(self.transports):
+            transport.abort()
+        self.loop.run_until_complete(self.server.wait_closed())
+        self.loop.run_until_complete(asyncio.sleep(0))  # let connection_lost callbacks run
+        self.loop.close()
+
+
+class ThreadsModel(Model):
+    name = "threads"
+
+    def start(self):
+        self.lock = threading.Lock()
+        self.timers = _TimerThread(self.lock)
+        self._state(self.timers.clock, self.timers.call_at)
+        self.listener = socket.create_server((self.host, self.port), backlog=1024)
+        self.address = self.listener.getsockname()[:2]
+        self.wake_r, self.wake_w = socket.socketpair()
+        self.threads, self.socks = set(), set()
+        self.acceptor = threading.Thread(target=self._accept, name="kv-accept", daemon=True)
+        self.acceptor.start()
+        self.timers.start()
+        return self.address
+
+    def _accept(self) -> None:
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.listener, selectors.EVENT_READ)
+            sel.register(self.wake_r, selectors.EVENT_READ)
+            while True:
+                keys = [key.fileobj for key, _ in sel.select()]
+                if self.wake_r in keys:
+                    return
+                try:
+                    sock, _ = self.listener.accept()
+                except OSError:
+                    continue
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                thread = threading.Thread(target=self._serve, args=(sock,), name="kv-client", daemon=True)
+                with self.lock:
+                    self.socks.add(sock)
+                    self.threads.add(thread)
+                thread.start()
+
+    def _serve(self, sock) -> None:
+        with self.lock:
+            client = Client(self.state)
+            self.state.connected += 1
+        try:
+            while not client.closing:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                client.feed(data)
+                while client.waiting:
+                    with self.lock:
+                        out = client.run(HIGH_WATER)
+                    sock.sendall(out)  # blocks while the peer does not read: backpressure
+        except OSError:
+            pass  # the peer vanished, or close() shut the socket down
+        finally:
+            with self.lock:
+                self.state.connected -= 1
+                self.socks.discard(sock)
+                self.threads.discard(threading.current_thread())
+            sock.close()
+
+    def close(self) -> None:
+        self.wake_w.send(b"x")
+        self.acceptor.join()
+        self.listener.close()
+        with self.lock:
+            socks, threads = list(self.socks), list(self.threads)
+        for sock in socks:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in recv or sendall
+            except OSError:
+                pass
+        for thread in threads:
+            thread.join()
+        self.timers.stop()
+        self.wake_r.close()
+        self.wake_w.close()
+
+
+class _TimerThread:
+    """``call_at`` for the threads model: one thread sleeps until the next deadline.
+    Callbacks run holding the database lock; ``call_at`` is called holding it."""
+
+    def __init__(self, lock):
+        import heapq
+        import time
+
+        self.clock, self._heap, self._heapq = time.monotonic, [], heapq
+        self._cond, self._running, self._seq, self._compact_at = threading.Condition(lock), True, 0, 1024
+        self._thread = threading.Thread(target=self._main, name="kv-timers", daemon=True)
+
+    def call_at(self, when: float, fn, *args):
+        handle = _Cancellable()
+        self._seq += 1
+        self._heapq.heappush(self._heap, (when, self._seq, handle, fn, args))
+        if len(self._heap) >= self._compact_at:  # forget cancelled timers, as the loops do
+            self._heap[:] = [entry for entry in self._heap if not entry[2].cancelled]
+            self._heapq.heapify(self._heap)
+            self._compact_at = max(1024, 2 * len(self._heap))
+        self._cond.notify()
+        return handle
+
+    def _main(self) -> None:
+        with self._cond:
+            while self._running:
+                while self._heap and self._heap[0][2].cancelled:
+                    self._heapq.heappop(self._heap)
+                if self._heap and self._heap[0][0] <= self.clock():
+                    _, _, handle, fn, args = self._heapq.heappop(self._heap)
+                    fn(*args)
+                else:
+                    self._cond.wait(self._heap[0][0] - self.clock() if self._heap else None)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._running = False
+            self._cond.notify()
+        self._thread.join()
+
+
+class _Cancellable:
+    __slots__ = ("cancelled",)
+
+    def __init__(self):
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+MODEL_CLASSES = {model.name: model for model in (ThreadsModel, ReactorModel, AsyncioModel)}

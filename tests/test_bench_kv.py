@@ -1,0 +1,27 @@
+"""benchmarks/kv.py still runs and prints its table (tiny run; no time is asserted)."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from kv_reference import need
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_kv_benchmark_runs_in_tiny_mode():
+    need("redis-benchmark")
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "kv.py"), "--tiny"],
+                            capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for model in ("threads", "reactor", "asyncio"):
+        assert re.search(rf"^{model}\s+[\d,]+\s+[\d.]+", result.stdout, re.MULTILINE), result.stdout
+    assert re.search(r"ratio reactor / asyncio: \d+\.\d\dx", result.stdout), result.stdout
+    assert re.search(r"resident memory per idle connection: [\d,]+ bytes", result.stdout), result.stdout
+
+
+def test_kv_benchmark_refuses_bad_arguments():
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "kv.py"), "--clients", "0"],
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode != 0 and "--clients must be >= 1" in result.stderr
