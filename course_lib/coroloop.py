@@ -98,7 +98,7 @@ class CoroutineMethods:
         for when, handle in self._timers.pending():
             if _sets(handle, future):
                 return f"a future, set by a timer at t={when:.6g}"
-        if any(future in handle._args for handle in self._ready if not handle._cancelled):
+        if any(_sets(handle, future) for handle in self._ready if not handle._cancelled):
             return "a future, set by a callback in the ready queue"
         for table, watched in ((self._waiters.readers, "readable"), (self._waiters.writers, "writable")):
             for key, handle in table.items():
