@@ -375,10 +375,11 @@ def test_the_written_out_gather_behaviour_is_task_groups():
         assert sorted(on_course_loop, key=lambda e: (e[1], e[0])) == sorted(want, key=lambda e: (e[1], e[0]))
         assert on_course_loop[-1] == want[-1]
 
-        def program(loop, log):
+        def program(loop, log, children=children):
             async def parent():
+                coroutines = [cp._child(i, *child, log) for i, child in enumerate(children)]
                 try:
-                    log(f"gather returned {await unwrapped_task_group(*(cp._child(i, *c, log) for i, c in enumerate(children)))!r}")
+                    log(f"gather returned {await unwrapped_task_group(*coroutines)!r}")
                 except ValueError as exc:
                     log(f"gather raised {exc!r}")
             return parent()
@@ -538,5 +539,7 @@ def test_random_timeouts_with_asyncios_wait_for_run_alike_on_the_course_loop():
 
 def test_descriptions_are_short_and_readable():
     assert cp.describe([[("sleep", 0.5), ("sleep0",)], [("await", 0)]]) == "T0: sleep(0.5), sleep(0) · T1: await T0"
-    assert cp.describe_children([(1.0, False, 0), (0.5, True, 0.25)]) == "C0: returns at 1 · C1: fails at 0.5, cleanup 0.25"
-    assert cp.describe_timeout((1.0, False, 0, 0.5, None)) == "wait_for(a coroutine that returns after 1 s, timeout=0.5)"
+    assert cp.describe_children([(1.0, False, 0), (0.5, True, 0.25)]) == \
+        "C0: returns at 1 · C1: fails at 0.5, cleanup 0.25"
+    assert cp.describe_timeout((1.0, False, 0, 0.5, None)) == \
+        "wait_for(a coroutine that returns after 1 s, timeout=0.5)"

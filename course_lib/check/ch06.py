@@ -3,7 +3,8 @@
 What it is: the checks behind ``exercises/06_coroutines_asyncio.ipynb``. Each runs the student's
 piece inside programs of coroutines on the course ``Loop()`` and compares what happens, event by
 event, with **asyncio itself on a virtual clock** (``course_lib.virtualclock``); the programs
-are in ``coroprograms.py``, smallest first, so a failure names a small counterexample.
+are in ``coroprograms.py``, smallest first, so a failure names a small counterexample; the
+client and the server of 06.client and 06.unblock run in ``coroservers.py``.
 
 - ``06.step``    the student's ``MiniTask._step``/``_wakeup``: random programs of tasks that
   sleep, ``sleep(0)``, await each other and futures, raise; same order and times as asyncio.
@@ -25,14 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import socket
-import time
+from functools import partial
 from unittest import mock
 
 from course_lib.check import CheckFailed, coroprograms as cp, exercise, expect
+from course_lib.check.coroservers import run_clients, serve
 from course_lib.check.timeout import run_in_thread
-from course_lib.loop import Loop, TooManySteps
-from course_lib.simnet import LineServer, SimNetwork
+from course_lib.loop import TooManySteps
 
 __all__ = ["check_step", "check_sleep", "check_client", "check_gather", "check_unblock", "check_timeout"]
 
@@ -80,7 +80,8 @@ def _step_failure(loop, error) -> str | None:
         return (f"{_escaped(loop)}: in _step, catch StopIteration (set_result(stop.value)) and any other "
                 "exception (set_exception(error)).")
     if isinstance(error, TooManySteps):
-        return "the loop never ran out of work: step again at once only after a bare yield, not while a future is pending."
+        return ("the loop never ran out of work: step again at once only after a bare yield, "
+                "not while a future is pending.")
     if isinstance(error, RuntimeError) and "await wasn't used with future" in str(error):
         return ("a task was resumed while the future it awaits was not done: when the coroutine yields a future, "
                 "call future.add_done_callback(self._wakeup) and return.")
@@ -100,7 +101,7 @@ def check_step(task_class, *, rng, extra):
     expect(isinstance(task_class, type), f"pass the class itself (MiniTask), not {type(task_class).__name__}")
     plans = STEP_PLANS + [cp.random_plan(rng, size) for size in [2, 2, 3, 3, 4, 4, 4] * (4 if extra else 2)]
     for plan in plans:
-        got, loop, error = _run_student(lambda: cp.run(plan, task_class=task_class), what="the program")
+        got, loop, error = _run_student(partial(cp.run, plan, task_class=task_class), what="the program")
         hint = _step_failure(loop, error)
         if hint:
             raise CheckFailed(f"for {_short(cp.describe(plan), 80)}: {hint}")
@@ -131,12 +132,13 @@ SLEEP_PLANS = [[[("sleep", 0.25)]], [[("sleep0",)], [("sleep0",), ("sleep0",)]],
 
 @exercise("06.sleep", "sleep(): a future and a timer")
 def check_sleep(sleep, *, rng, extra):
-    expect(inspect.iscoroutinefunction(sleep), "sleep must be a coroutine function: async def sleep(delay, result=None)")
+    expect(inspect.iscoroutinefunction(sleep),
+           "sleep must be a coroutine function: async def sleep(delay, result=None)")
     kinds = ("sleep", "sleep0", "sleep", "await", "cancel", "raise")
     plans = SLEEP_PLANS + [cp.random_plan(rng, size, kinds) for size in [2, 2, 3, 3, 4, 4] * (4 if extra else 2)]
     for plan in plans:
         with mock.patch.object(asyncio, "sleep", _no_asyncio_sleep):
-            got, loop, error = _run_student(lambda: cp.run(plan, sleep=sleep), what="the program")
+            got, loop, error = _run_student(partial(cp.run, plan, sleep=sleep), what="the program")
         program = _short(cp.describe(plan), 80)
         if error is None:
             loop.run(max_steps=1000)  # what a timer left behind does after the program ended
@@ -156,42 +158,6 @@ def check_sleep(sleep, *, rng, extra):
 _WORDS = ["loop", "await", "task", "future", "yield", "socket", "event", "queue", "sleep", "step"]
 
 
-def _run_clients(fetch_all, rng, jobs, sockets):
-    """``fetch_all`` once per list of requests in ``jobs``, as tasks on one simulated network."""
-    loop = Loop()
-    net = SimNetwork(loop, latency=rng.choice([0.001, 0.01, 0.05, 0.2]))
-    server = LineServer(net, "server:80", rng=rng, think=rng.uniform(0, 0.3), max_chunk=rng.randint(1, 8))
-    connect, send, arrived, finished = net.connect, server._send, {}, {}
-
-    def recording_connect(address):
-        sockets.append(connect(address))
-        return sockets[-1]
-
-    def recording_send(conn, rest):  # note when a reply's last piece will arrive at the client
-        send(conn, rest)
-        if conn not in server._busy:
-            arrived[conn.peer] = loop.time() + net.latency
-
-    async def client(i, job):
-        replies = await fetch_all(loop, net, "server:80", list(job))
-        finished[i] = loop.time()
-        return replies
-
-    net.connect, server._send = recording_connect, recording_send
-    tasks = [loop.create_task(client(i, job)) for i, job in enumerate(jobs)]
-    try:
-        loop.run_until_complete(_all(tasks), max_steps=100_000)
-    except TooManySteps:
-        raise CheckFailed("the loop never ran out of work: are you polling? await loop.sock_recv(sock, n) waits "
-                          "for data without any work.") from None
-    return [task.result() for task in tasks], server, loop, [arrived.get(s) for s in sockets], finished
-
-
-async def _all(tasks):
-    for task in tasks:
-        await task
-
-
 @exercise("06.client", "Chapter 04's client as a coroutine")
 def check_client(fetch_all, *, rng, extra):
     expect(inspect.iscoroutinefunction(fetch_all),
@@ -201,8 +167,8 @@ def check_client(fetch_all, *, rng, extra):
         jobs = [[(" ".join(rng.choice(_WORDS) for _ in range(rng.randint(1, 3))) + f" {c}.{i}\n").encode()
                  for i in range(1 if case == 0 else rng.randint(2, 3))] for c in range(clients)]
         sockets = []
-        outcome = run_in_thread(_run_clients, fetch_all, rng, jobs, sockets, timeout=5, name="client",
-                                on_timeout=lambda: [s.close() for s in sockets])
+        outcome = run_in_thread(run_clients, fetch_all, rng, jobs, sockets, timeout=5, name="client",
+                                on_timeout=lambda sockets=sockets: [s.close() for s in sockets])
         try:
             results, server, loop, arrived, finished = outcome.result(
                 "the clients did not finish within 5 s: a task never gave the loop back. "
@@ -218,7 +184,8 @@ def check_client(fetch_all, *, rng, extra):
             want = [b"ECHO " + request.upper() for request in job]
             expect(isinstance(got, list), f"fetch_all should return the list of replies, got {_short(repr(got), 40)}")
             for i, (g, w) in enumerate(zip(got, want)):
-                expect(g == w, f"with {example}: reply {i + 1} was {_short(repr(g), 40)}, expected {_short(repr(w), 40)}"
+                expect(g == w, f"with {example}: reply {i + 1} was {_short(repr(g), 40)}, "
+                               f"expected {_short(repr(w), 40)}"
                        + (": a reply comes in pieces, read until b'\\n'." if w.startswith(bytes(g)) else "."))
             expect(len(got) == len(want), f"{len(job)} requests but fetch_all returned {len(got)} replies")
             expect(abs(finished[c] - arrived[c]) < 1e-9,
@@ -240,7 +207,7 @@ def check_gather(gather, *, rng, extra):
              ((0.5, True, 0), (1.0, False, 0.5))]
     cases += [cp.random_children(rng, size) for size in [2, 3, 3, 4, 4] * (4 if extra else 2)]
     for children in cases:
-        got, loop, error = _run_student(lambda: cp.run_gather(gather, children), what="the gather")
+        got, loop, error = _run_student(cp.run_gather, gather, children, what="the gather")
         if type(error).__name__ in ("ExceptionGroup", "BaseExceptionGroup"):
             raise CheckFailed("raise the failed child's own exception (ValueError), not an exception group")
         if isinstance(error, TooManySteps):
@@ -267,72 +234,27 @@ def _gather_topic(got, want) -> str:
 
 
 # ---------------------------------------------------------------- 06.unblock: no step may freeze the loop
-LOOKUP_SECONDS, FROZEN = 0.25, 0.2  # the blocking lookup, and a step this long counts as freezing the loop
-
-
-def _serve(handle, keys):
-    """Run ``handle(loop, conn, lookup)`` for one connection per key on a real-clock course loop."""
-    loop, calls, slow = Loop(poller="default"), [], []
-    loop.slow_callback_duration = FROZEN
-    pairs = [socket.socketpair() for _ in keys]
-
-    def lookup(key):
-        calls.append(key)
-        time.sleep(LOOKUP_SECONDS)
-        return key.upper()
-
-    class Report:  # the loop's slow-callback report, as chapter 04 shows it
-        def after_callback(self, handle_, step):
-            if step.slow:
-                slow.append(step)
-
-    loop.add_instrument(Report())
-    try:
-        for (server_end, client_end), key in zip(pairs, keys):
-            server_end.setblocking(False)
-            client_end.sendall(key.encode() + b"\n")
-        tasks = [loop.create_task(handle(loop, server_end, lookup), name=f"conn-{i}")
-                 for i, (server_end, _) in enumerate(pairs)]
-        errors = []
-        for task in tasks:
-            try:
-                loop.run_until_complete(task)
-            except Exception as error:  # reported after the freezes, which say more
-                errors.append(error)
-        if errors:
-            return None, calls, slow, errors[0]
-        replies = []
-        for server_end, client_end in pairs:
-            client_end.settimeout(1)
-            data = b""
-            while not data.endswith(b"\n") and (chunk := client_end.recv(1024)):
-                data += chunk
-            replies.append(data)
-        return replies, calls, slow, [s.fileno() == -1 for s, _ in pairs]
-    finally:
-        for pair in pairs:
-            for end in pair:
-                end.close()
-        loop.close()
-
-
 @exercise("06.unblock", "Find and fix the blocking call")
 def check_unblock(handle, *, rng, extra):
-    expect(inspect.iscoroutinefunction(handle), "handle must be a coroutine function: async def handle(loop, conn, lookup)")
+    expect(inspect.iscoroutinefunction(handle),
+           "handle must be a coroutine function: async def handle(loop, conn, lookup)")
     for size in [3, 4] + ([6] if extra else []):
         keys = [rng.choice(_WORDS) + str(i) for i in range(size)]
-        replies, calls, slow, closed = _run_student(_serve, handle, keys, what=f"serving {size} connections")
-        if slow:
-            raise CheckFailed(f"one step of {slow[0].handle.name} froze the loop for {slow[0].waited:.2f} s: lookup "
-                              "still runs in the loop's thread. await asyncio.to_thread(lookup, key) runs it in another.")
-        if replies is None:
-            raise closed  # the first exception of a handler
-        expect(sorted(calls) == sorted(keys), f"{size} connections called lookup {len(calls)} times: call "
-                                              "lookup(key) once per connection (it is the real work), in a thread")
-        for key, reply in zip(keys, replies):
+        served = _run_student(serve, handle, keys, what=f"serving {size} connections")
+        if served.slow:  # first: a freeze says more than what it led to
+            step = served.slow[0]
+            raise CheckFailed(f"one step of {step.handle.name} froze the loop for {step.waited:.2f} s: lookup "
+                              "still runs in the loop's thread. await asyncio.to_thread(lookup, key) runs it "
+                              "in another.")
+        if served.error is not None:
+            raise served.error
+        expect(sorted(served.calls) == sorted(keys), f"{size} connections called lookup {len(served.calls)} times: "
+                                                     "call lookup(key) once per connection (it is the real work), "
+                                                     "in a thread")
+        for key, reply in zip(keys, served.replies):
             want = key.upper().encode() + b"\n"
             expect(reply == want, f"for the key {key!r} the client read {reply!r}, expected {want!r}")
-        expect(all(closed), "close each connection once its answer is sent")
+        expect(all(served.closed), "close each connection once its answer is sent")
     return "every lookup ran in a thread; no step froze the loop"
 
 
@@ -354,12 +276,13 @@ def _timeout_topic(got, want) -> str:
 
 @exercise("06.timeout", "wait_for: a timeout")
 def check_timeout(wait_for, *, rng, extra):
-    expect(inspect.iscoroutinefunction(wait_for), "wait_for must be a coroutine function: async def wait_for(aw, timeout)")
+    expect(inspect.iscoroutinefunction(wait_for),
+           "wait_for must be a coroutine function: async def wait_for(aw, timeout)")
     cases = [(0.5, False, 0, 1.0, None), (1.0, False, 0, 0.5, None), (1.0, False, 0.5, 0.5, None),
              (1.0, True, 0, 1.5, None), (1.0, False, 0, 1.5, 0.5)]
     cases += [cp.random_timeout(rng) for _ in range(30 if extra else 15)]
     for case in cases:
-        got, loop, error = _run_student(lambda: cp.run_timeout(wait_for, case), what="the program")
+        got, loop, error = _run_student(cp.run_timeout, wait_for, case, what="the program")
         if isinstance(error, TooManySteps):
             raise CheckFailed("the loop never ran out of work: await the task, do not poll it")
         if error is not None:

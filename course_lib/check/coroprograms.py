@@ -42,7 +42,9 @@ def random_plan(rng, size: int, kinds=("sleep", "sleep0", "await", "future", "ra
     for i in range(size):
         actions = []
         for _ in range(rng.randint(0 if i else 1, 3)):
-            kind = rng.choice([k for k in kinds if k not in ("await", "cancel") or size > 1 and (k == "cancel" or i < size - 1)])
+            possible = [k for k in kinds if k not in ("await", "cancel")  # a task awaits a later one, cancels another
+                        or size > 1 and (k == "cancel" or i < size - 1)]
+            kind = rng.choice(possible)
             if kind in ("sleep", "future"):
                 actions.append((kind, rng.choice(DELAYS)))
             elif kind == "await":
@@ -182,7 +184,8 @@ def random_children(rng, size: int) -> tuple:
 
 def describe_children(children) -> str:
     """``C0: returns at 1 · C1: fails at 0.5, cleanup 0.25``"""
-    return " · ".join(f"C{i}: {'fails' if fails else 'returns'} at {end:g}" + (f", cleanup {cleanup:g}" if cleanup else "")
+    return " · ".join(f"C{i}: {'fails' if fails else 'returns'} at {end:g}"
+                      + (f", cleanup {cleanup:g}" if cleanup else "")
                       for i, (end, fails, cleanup) in enumerate(children)) or "no children"
 
 
