@@ -29,9 +29,9 @@ import asyncio
 from course_lib import virtualclock
 from course_lib.loop import Loop
 
-__all__ = ["random_plan", "describe", "run", "run_on_asyncio", "first_difference", "show", "random_children",
-           "describe_children", "run_gather", "expected_gather", "random_timeout", "describe_timeout", "run_timeout",
-           "timeout_on_asyncio"]
+__all__ = ["quiet_loop", "random_plan", "describe", "run", "run_on_asyncio", "first_difference", "show",
+           "random_children", "describe_children", "run_gather", "expected_gather", "random_timeout",
+           "describe_timeout", "run_timeout", "timeout_on_asyncio"]
 
 DELAYS = (0.25, 0.5, 0.5, 1.0, 1.0, 1.5)
 
@@ -132,12 +132,20 @@ def _program(plan, sleep, spawn, log):
     return main
 
 
+def quiet_loop(poller: str = "simulated") -> Loop:
+    """A course loop that logs nothing: a future whose exception nobody retrieved (the student's
+    task, say) would print a traceback when it is garbage-collected; the check says it better."""
+    loop = Loop(poller)
+    loop.set_exception_handler(lambda loop, context: None)
+    return loop
+
+
 def run(plan, *, sleep=asyncio.sleep, task_class=None, max_steps: int = 20_000):
     """Run ``plan`` on a fresh course ``Loop()``: tasks made by ``task_class(coro, loop)`` (default:
     ``loop.create_task``), waiting with ``sleep``. Returns ``(log, loop, error)``: ``error`` is what
     ``run_until_complete`` raised, or None; the loop is left as it ended, for the caller to look at
     (``loop.errors``, ``loop.snapshot()``)."""
-    loop, log, error = Loop(), [], None
+    loop, log, error = quiet_loop(), [], None
 
     def note(event):
         log.append((event, loop.time()))
@@ -207,7 +215,7 @@ async def _child(i, end, fails, cleanup, log):
 
 def run_gather(gather, children, max_steps: int = 20_000):
     """``await gather(*children)`` in a task on a fresh ``Loop()``; ``(log, loop, error)`` as ``run``."""
-    loop, log, error = Loop(), [], None
+    loop, log, error = quiet_loop(), [], None
 
     def note(event):
         log.append((event, loop.time()))
@@ -318,7 +326,7 @@ def _timeout_program(wait_for, case, log, coroutines=None):
 
 def run_timeout(wait_for, case, max_steps: int = 20_000):
     """``case`` with the student's ``wait_for`` on a fresh ``Loop()``; ``(log, loop, error)`` as ``run``."""
-    loop, log, error, coroutines = Loop(), [], None, []
+    loop, log, error, coroutines = quiet_loop(), [], None, []
     try:
         loop.run_until_complete(_timeout_program(wait_for, case, lambda e: log.append((e, loop.time())), coroutines)(),
                                 max_steps=max_steps)

@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass, field
 
 from course_lib.check import CheckFailed
-from course_lib.loop import Loop, TooManySteps
+from course_lib.check.coroprograms import quiet_loop
+from course_lib.loop import TooManySteps
 from course_lib.simnet import LineServer, SimNetwork
 
 __all__ = ["run_clients", "serve", "Served", "LOOKUP_SECONDS", "FROZEN"]
@@ -30,7 +31,7 @@ __all__ = ["run_clients", "serve", "Served", "LOOKUP_SECONDS", "FROZEN"]
 
 def run_clients(fetch_all, rng, jobs, sockets):
     """``fetch_all`` once per list of requests in ``jobs``, as tasks on one simulated network."""
-    loop = Loop()
+    loop = quiet_loop()
     net = SimNetwork(loop, latency=rng.choice([0.001, 0.01, 0.05, 0.2]))
     server = LineServer(net, "server:80", rng=rng, think=rng.uniform(0, 0.3), max_chunk=rng.randint(1, 8))
     connect, send, arrived, finished = net.connect, server._send, {}, {}
@@ -80,7 +81,7 @@ class Served:
 
 def serve(handle, keys) -> Served:
     """Run ``handle(loop, conn, lookup)`` for one connection per key on a real-clock course loop."""
-    loop, served = Loop(poller="default"), Served()
+    loop, served = quiet_loop("default"), Served()
     calls, slow = served.calls, served.slow
     loop.slow_callback_duration = FROZEN
     pairs = [socket.socketpair() for _ in keys]

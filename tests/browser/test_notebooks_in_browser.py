@@ -287,7 +287,8 @@ def test_chapter_06_steppers_show_each_task_changing(lab, browser, output_dir):
                 before = _state_text(stepper)
                 step.click()
                 clicks += 1
-                _wait(lambda: _state_text(stepper) != before, 15, f"Stepper {n}'s state view to change")
+                _wait(lambda stepper=stepper, before=before: _state_text(stepper) != before, 15,
+                      f"Stepper {n}'s state view to change")
                 tasks = _tasks_text(stepper)
                 assert tasks, f"Stepper {n} shows no task table after {clicks} steps"
                 if first is None:
