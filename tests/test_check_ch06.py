@@ -4,6 +4,7 @@ The references agree with asyncio: the course programs with asyncio's own primit
 written-out TaskGroup behaviour with TaskGroup itself."""
 
 import asyncio
+import contextlib
 import random
 import sys
 import threading
@@ -12,6 +13,7 @@ import time
 import pytest
 
 from course_lib.check import CheckFailed, check
+from course_lib.check import cancelprograms as cancel
 from course_lib.check import coroprograms as cp
 from notebook_code import definitions
 
@@ -106,8 +108,15 @@ class WakesUpAnIterationLate(MiniTask):
         self._loop.call_soon(super()._wakeup, future)
 
 
+class WakesWithoutThrowing(MiniTask):
+    """Valid too: a future's __await__ reads its result itself, and raises the exception there."""
+    def _wakeup(self, future):
+        self._step()
+
+
 def test_step_passes(capsys):
     passes("06.step", MiniTask, capsys)
+    passes("06.step", WakesWithoutThrowing, capsys)
 
 
 @pytest.mark.parametrize("wrong, words", [
@@ -178,8 +187,24 @@ def sleep_not_a_coroutine(delay, result=None):
     return result
 
 
+async def sleep_with_call_at(delay, result=None):
+    """Valid too: a deadline with call_at, the timer cancelled only when the sleep is."""
+    loop = asyncio.get_running_loop()
+    if delay <= 0:
+        await yield_once()
+        return result
+    future = loop.create_future()
+    timer = loop.call_at(loop.time() + delay, lambda: future.cancelled() or future.set_result(result))
+    try:
+        return await future
+    except asyncio.CancelledError:
+        timer.cancel()
+        raise
+
+
 def test_sleep_passes(capsys):
     passes("06.sleep", sleep, capsys)
+    passes("06.sleep", sleep_with_call_at, capsys)
 
 
 @pytest.mark.parametrize("wrong, words", [
@@ -256,8 +281,23 @@ def not_a_coroutine(loop, net, address, requests):
     return []
 
 
+async def reads_a_byte_at_a_time(loop, net, address, requests):
+    """Valid too: tiny reads, a bytearray, no end-of-data check."""
+    sock = net.connect(address)
+    replies = []
+    for request in requests:
+        await loop.sock_sendall(sock, request)
+        reply = bytearray()
+        while not reply.endswith(b"\n"):
+            reply += await loop.sock_recv(sock, 1)
+        replies.append(bytes(reply))
+    sock.close()
+    return replies
+
+
 def test_client_passes(capsys):
     passes("06.client", SOL.fetch_all, capsys)
+    passes("06.client", reads_a_byte_at_a_time, capsys)
 
 
 @pytest.mark.parametrize("wrong, words", [
@@ -368,16 +408,16 @@ def test_the_written_out_gather_behaviour_is_task_groups():
 
     rng = random.Random(6)
     for _ in range(150):
-        children = cp.random_children(rng, rng.randint(0, 5))
-        on_course_loop, _, error = cp.run_gather(unwrapped_task_group, children)
+        children = cancel.random_children(rng, rng.randint(0, 5))
+        on_course_loop, _, error = cancel.run_gather(unwrapped_task_group, children)
         assert error is None
-        want = cp.expected_gather(children)
+        want = cancel.expected_gather(children)
         assert sorted(on_course_loop, key=lambda e: (e[1], e[0])) == sorted(want, key=lambda e: (e[1], e[0]))
         assert on_course_loop[-1] == want[-1]
 
         def program(loop, log, children=children):
             async def parent():
-                coroutines = [cp._child(i, *child, log) for i, child in enumerate(children)]
+                coroutines = [cancel._child(i, *child, log) for i, child in enumerate(children)]
                 try:
                     log(f"gather returned {await unwrapped_task_group(*coroutines)!r}")
                 except ValueError as exc:
@@ -502,8 +542,36 @@ async def does_not_cancel(aw, timeout):
     raise TimeoutError()
 
 
+async def wait_for_with_wait(aw, timeout):
+    """Valid too: asyncio.wait with a timeout, then cancel and wait for the task by hand."""
+    task = asyncio.ensure_future(aw)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+    except asyncio.CancelledError:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        raise
+    if done:
+        return task.result()
+    task.cancel()
+    try:
+        return await task
+    except asyncio.CancelledError:
+        raise TimeoutError() from None
+
+
+async def wait_for_with_a_timeout_block(aw, timeout):
+    """Valid too (3.11+): the coroutine runs in the calling task, under asyncio.timeout."""
+    async with asyncio.timeout(timeout):
+        return await aw
+
+
 def test_timeout_passes(capsys):
     passes("06.timeout", wait_for, capsys)
+    passes("06.timeout", wait_for_with_wait, capsys)
+    if sys.version_info >= (3, 11):
+        passes("06.timeout", wait_for_with_a_timeout_block, capsys)
 
 
 @pytest.mark.parametrize("wrong, words", [
@@ -531,15 +599,17 @@ def test_random_programs_with_asyncios_primitives_run_alike_on_the_course_loop()
 def test_random_timeouts_with_asyncios_wait_for_run_alike_on_the_course_loop():
     rng = random.Random(12)
     for _ in range(200):
-        case = cp.random_timeout(rng)
-        log, _, error = cp.run_timeout(asyncio.wait_for, case)
+        case = cancel.random_timeout(rng)
+        log, _, error = cancel.run_timeout(asyncio.wait_for, case)
         assert error is None
-        assert log == cp.timeout_on_asyncio(case), cp.describe_timeout(case)
+        assert log == cancel.timeout_on_asyncio(case), cancel.describe_timeout(case)
 
 
 def test_descriptions_are_short_and_readable():
     assert cp.describe([[("sleep", 0.5), ("sleep0",)], [("await", 0)]]) == "T0: sleep(0.5), sleep(0) · T1: await T0"
-    assert cp.describe_children([(1.0, False, 0), (0.5, True, 0.25)]) == \
+    assert cancel.describe_children([(1.0, False, 0), (0.5, True, 0.25)]) == \
         "C0: returns at 1 · C1: fails at 0.5, cleanup 0.25"
-    assert cp.describe_timeout((1.0, False, 0, 0.5, None)) == \
-        "wait_for(a coroutine that returns after 1 s, timeout=0.5)"
+    assert cancel.describe_timeout((1.0, False, 0, 0.5, None)) == \
+        "wait_for(coroutine returning after 1 s, timeout=0.5)"
+    assert cancel.describe_timeout((1.0, True, 0.5, 1.5, None)) == \
+        "wait_for(coroutine failing after 1 s, cleanup 0.5 s, timeout=1.5)"

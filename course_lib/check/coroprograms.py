@@ -17,9 +17,15 @@ The actions of a task, each logged when it is over:
 
 ``random_plan(rng, size, kinds)`` makes one, ``describe(plan)`` says it in one short line for
 a hint (``T0: sleep(0.5), sleep(0) · T1: await T0``). Delays are quarters of a second, exact
-floats, so many deadlines tie and test the order of equal deadlines.
+floats, so many deadlines tie and test the order of equal deadlines. A check shrinks a failing
+plan (``course_lib.check.shrink``: fewer tasks, ``simpler_task``: fewer actions); ``tidy(plan)``
+then drops the actions whose task is gone, so every shrunk plan is a program that can run.
 
-What it is not: a check. ``course_lib.check.ch06`` decides what a difference means.
+``compare(program, got, want, topic)`` fails (``CheckFailed``) at the first event where a log
+differs from asyncio's, naming the program, both events and a hint; ``compare_in_time`` does
+the same where the events of one moment may come in any order.
+
+What it is not: a check. ``course_lib.check.ch06`` decides which difference gets which hint.
 """
 
 from __future__ import annotations
@@ -27,11 +33,12 @@ from __future__ import annotations
 import asyncio
 
 from course_lib import virtualclock
+from course_lib.check import CheckFailed
 from course_lib.loop import Loop
 
-__all__ = ["quiet_loop", "random_plan", "describe", "run", "run_on_asyncio", "first_difference", "show",
-           "random_children", "describe_children", "run_gather", "expected_gather", "random_timeout",
-           "describe_timeout", "run_timeout", "timeout_on_asyncio"]
+__all__ = ["quiet_loop", "random_plan", "tidy", "simpler_task", "describe", "run", "run_on_asyncio",
+           "first_difference", "show", "close", "short",
+           "compare", "compare_in_time"]
 
 DELAYS = (0.25, 0.5, 0.5, 1.0, 1.0, 1.5)
 
@@ -59,6 +66,31 @@ def random_plan(rng, size: int, kinds=("sleep", "sleep0", "await", "future", "ra
     return tuple(plan)
 
 
+def tidy(plan) -> list:
+    """``plan`` as lists, without the actions that cannot run: awaiting oneself or an earlier task
+    (which could wait in a circle), cancelling oneself or a task that is not there, what follows
+    a raise."""
+    tidied = []
+    for i, actions in enumerate(plan):
+        kept = []
+        for action in actions:
+            if action[0] == "await" and not i < action[1] < len(plan):
+                continue
+            if action[0] == "cancel" and not (0 <= action[1] < len(plan) and action[1] != i):
+                continue
+            kept.append(tuple(action))
+            if action[0] == "raise":
+                break
+        tidied.append(kept)
+    return tidied
+
+
+def simpler_task(actions):
+    """The task with one action fewer, for each of its actions (what ``shrink`` tries)."""
+    for k in range(len(actions)):
+        yield list(actions[:k]) + list(actions[k + 1:])
+
+
 def _action(action) -> str:
     kind = action[0]
     if kind in ("await", "cancel"):
@@ -76,6 +108,33 @@ def describe(plan) -> str:
 def show(event) -> str:
     """``'T1 slept' at t=0.5``"""
     return f"{event[0]!r} at t={event[1]:g}" if event else "nothing"
+
+
+def short(text: str, limit: int = 110) -> str:
+    """``text``, cut to ``limit`` characters with "..." (hints stay on one short line)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def compare(program: str, got: list, want: list, topic) -> None:
+    """Fail with the first event where ``got`` and asyncio's ``want`` differ, and a hint about it."""
+    i = first_difference(got, want)
+    if i is None:
+        return
+    g, w = (got[i] if i < len(got) else None), (want[i] if i < len(want) else None)
+    raise CheckFailed(f"for {short(program)}: event {i + 1} is {show(w)} on asyncio, yours {show(g)}. "
+                      + topic(g, w))
+
+
+def compare_in_time(program: str, got: list, want: list, topic) -> None:
+    """Like ``compare``, for answers free to order the events of one moment as they like."""
+    for when in sorted({t for _, t in got} | {t for _, t in want}):
+        mine, theirs = [e for e, t in got if t == when], [e for e, t in want if t == when]
+        if sorted(mine) != sorted(theirs):
+            extra, missing = [e for e in mine if e not in theirs], [e for e in theirs if e not in mine]
+            asyncio_says, you_say = (short(", ".join(events) or "nothing", 70) for events in (theirs, mine))
+            hint = topic((extra[0], when) if extra else None, (missing[0], when) if missing else None)
+            raise CheckFailed(f"for {short(program, 100)}: at t={when:g} asyncio logs {asyncio_says}; "
+                              f"yours {you_say}. {hint}")
 
 
 def first_difference(got, want):
@@ -160,11 +219,11 @@ def run(plan, *, sleep=asyncio.sleep, task_class=None, max_steps: int = 20_000):
         loop.run_until_complete(main if task_class is None else task_class(main, loop), max_steps=max_steps)
     except (Exception, asyncio.CancelledError) as exc:  # the caller turns it into a hint
         error = exc
-        _close(coroutines)
+        close(coroutines)
     return log, loop, error
 
 
-def _close(coroutines) -> None:
+def close(coroutines) -> None:
     """Close what a broken run left suspended or never started (no "never awaited" warnings)."""
     for coro in coroutines:
         try:
@@ -178,167 +237,5 @@ def run_on_asyncio(plan) -> list:
     deadlines in scheduling order, as the course loop does)."""
     def program(loop, note):
         return _program(plan, asyncio.sleep, loop.create_task, note)()
-
-    return virtualclock.record(program, fifo_ties=True).events
-
-
-# ---------------------------------------------------------------- children for a gather, a coroutine for a timeout
-def random_children(rng, size: int) -> tuple:
-    """``size`` children ``(end, fails, cleanup)``: each sleeps until ``end`` (all different), then
-    returns or raises; cancelled, it cleans up for ``cleanup`` seconds (0: not at all)."""
-    ends = rng.sample([q / 4 for q in range(1, 13)], size)
-    return tuple((end, rng.random() < 0.35, rng.choice((0, 0, 0.25, 0.5))) for end in ends)
-
-
-def describe_children(children) -> str:
-    """``C0: returns at 1 · C1: fails at 0.5, cleanup 0.25``"""
-    return " · ".join(f"C{i}: {'fails' if fails else 'returns'} at {end:g}"
-                      + (f", cleanup {cleanup:g}" if cleanup else "")
-                      for i, (end, fails, cleanup) in enumerate(children)) or "no children"
-
-
-async def _child(i, end, fails, cleanup, log):
-    try:
-        await asyncio.sleep(end)
-    except asyncio.CancelledError:
-        log(f"C{i} cancelled")
-        if cleanup:
-            await asyncio.sleep(cleanup)
-            log(f"C{i} cleaned up")
-        raise
-    if fails:
-        log(f"C{i} fails")
-        raise ValueError(f"C{i}")
-    log(f"C{i} returns")
-    return f"C{i}"
-
-
-def run_gather(gather, children, max_steps: int = 20_000):
-    """``await gather(*children)`` in a task on a fresh ``Loop()``; ``(log, loop, error)`` as ``run``."""
-    loop, log, error = quiet_loop(), [], None
-
-    def note(event):
-        log.append((event, loop.time()))
-
-    coroutines = [_child(i, *child, note) for i, child in enumerate(children)]
-
-    async def parent():
-        try:
-            note(f"gather returned {await gather(*coroutines)!r}")
-        except ValueError as exc:
-            note(f"gather raised {exc!r}")
-
-    try:
-        loop.run_until_complete(parent(), max_steps=max_steps)
-    except (Exception, asyncio.CancelledError) as exc:
-        error = exc
-        _close(coroutines)
-    return log, loop, error
-
-
-def expected_gather(children) -> list:
-    """What a gather that cancels the rest at the first error logs (``asyncio.TaskGroup``'s
-    behaviour, tests/test_check_ch06.py shows they agree), in time order."""
-    failures = [end for end, fails, _ in children if fails]
-    first = min(failures, default=None)
-    log, finished = [], 0.0
-    for i, (end, fails, cleanup) in enumerate(children):
-        if first is None or end <= first:
-            log.append((f"C{i} {'fails' if fails else 'returns'}", end))
-            finished = max(finished, end)
-        else:
-            log.append((f"C{i} cancelled", first))
-            if cleanup:
-                log.append((f"C{i} cleaned up", first + cleanup))
-            finished = max(finished, first + cleanup)
-    if first is None:
-        log.append((f"gather returned {[f'C{i}' for i in range(len(children))]!r}", finished))
-    else:
-        culprit = next(i for i, (end, fails, _) in enumerate(children) if fails and end == first)
-        log.append((f"gather raised {ValueError(f'C{culprit}')!r}", finished))
-    return sorted(log, key=lambda event: event[1])
-
-
-LATER = 4.0  # after wait_for, the outer task sleeps this long: a timer left behind would cancel it
-
-
-def random_timeout(rng) -> tuple:
-    """``(duration, fails, cleanup, timeout, cancel_at)``: an inner coroutine of ``duration``
-    seconds under ``wait_for(..., timeout)``; the outer task cancelled at ``cancel_at`` (or None)."""
-    duration, timeout = rng.sample([q / 4 for q in range(1, 13)], 2)
-    if rng.random() < 0.3:  # cancelled from outside: between quarters, so never at the same time as another
-        # event, and no cleanup, so never a second cancellation during one (which asyncio 3.11 and 3.12 treat apart)
-        return duration, rng.random() < 0.25, 0, timeout, rng.randrange(12) / 4 + 0.125
-    return duration, rng.random() < 0.25, rng.choice((0, 0, 0.25, 0.5)), timeout, None
-
-
-def describe_timeout(case) -> str:
-    duration, fails, cleanup, timeout, cancel_at = case
-    inner = f"a coroutine that {'fails' if fails else 'returns'} after {duration:g} s"
-    return (f"wait_for({inner}{f' (cleanup {cleanup:g} s)' if cleanup else ''}, timeout={timeout:g})"
-            + (f", the task cancelled at t={cancel_at:g}" if cancel_at is not None else ""))
-
-
-def _timeout_program(wait_for, case, log, coroutines=None):
-    duration, fails, cleanup, timeout, cancel_at = case
-    coroutines = [] if coroutines is None else coroutines  # the inner coroutine goes here (to close it)
-
-    async def inner():
-        try:
-            await asyncio.sleep(duration)
-        except asyncio.CancelledError:
-            log("inner cancelled")
-            if cleanup:
-                await asyncio.sleep(cleanup)
-                log("inner cleaned up")
-            raise
-        if fails:
-            log("inner fails")
-            raise ValueError("inner")
-        log("inner returns")
-        return "value"
-
-    async def outer():
-        try:
-            coroutines.append(inner())
-            log(f"wait_for returned {await wait_for(coroutines[-1], timeout)!r}")
-        except TimeoutError:
-            log("wait_for raised TimeoutError")
-        except ValueError as exc:
-            log(f"wait_for raised {exc!r}")
-        except asyncio.CancelledError:
-            log("wait_for raised CancelledError")
-            raise
-        await asyncio.sleep(LATER)
-        log("the task goes on")
-
-    async def main():
-        task = asyncio.get_running_loop().create_task(outer())
-        if cancel_at is not None:
-            asyncio.get_running_loop().call_later(cancel_at, task.cancel)
-        try:
-            await task
-        except asyncio.CancelledError:
-            log("the task was cancelled")
-
-    return main
-
-
-def run_timeout(wait_for, case, max_steps: int = 20_000):
-    """``case`` with the student's ``wait_for`` on a fresh ``Loop()``; ``(log, loop, error)`` as ``run``."""
-    loop, log, error, coroutines = quiet_loop(), [], None, []
-    try:
-        loop.run_until_complete(_timeout_program(wait_for, case, lambda e: log.append((e, loop.time())), coroutines)(),
-                                max_steps=max_steps)
-    except (Exception, asyncio.CancelledError) as exc:
-        error = exc
-        _close(coroutines)
-    return log, loop, error
-
-
-def timeout_on_asyncio(case) -> list:
-    """The oracle: ``case`` with ``asyncio.wait_for`` on asyncio's own loop, on a virtual clock."""
-    def program(loop, note):
-        return _timeout_program(asyncio.wait_for, case, note)()
 
     return virtualclock.record(program, fifo_ties=True).events

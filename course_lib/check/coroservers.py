@@ -3,7 +3,7 @@
 What it is: two harnesses, each run by ``course_lib.check.ch06`` in a helper thread
 (``run_in_thread``), so a stuck student coroutine cannot hang the check:
 
-- ``run_clients(fetch_all, rng, jobs, sockets)`` runs the student's client coroutine once per
+- ``run_clients(fetch_all, seed, jobs, sockets)`` runs the student's client coroutine once per
   list of requests, as tasks on one ``Loop()`` with a simulated ``LineServer`` (random latency,
   pieces and pauses), and notes when each client's last reply byte arrived, so the check can
   tell a client that waits for data from one that polls;
@@ -17,6 +17,7 @@ What it is not: a check. It reports what happened; ``ch06`` decides what that me
 
 from __future__ import annotations
 
+import random
 import socket
 import time
 from dataclasses import dataclass, field
@@ -29,9 +30,10 @@ from course_lib.simnet import LineServer, SimNetwork
 __all__ = ["run_clients", "serve", "Served", "LOOKUP_SECONDS", "FROZEN"]
 
 
-def run_clients(fetch_all, rng, jobs, sockets):
-    """``fetch_all`` once per list of requests in ``jobs``, as tasks on one simulated network."""
-    loop = quiet_loop()
+def run_clients(fetch_all, seed, jobs, sockets):
+    """``fetch_all`` once per list of requests in ``jobs``, as tasks on one simulated network whose
+    latency, pieces and pauses come from ``seed`` (the same network for every shrunk ``jobs``)."""
+    rng, loop = random.Random(seed), quiet_loop()
     net = SimNetwork(loop, latency=rng.choice([0.001, 0.01, 0.05, 0.2]))
     server = LineServer(net, "server:80", rng=rng, think=rng.uniform(0, 0.3), max_chunk=rng.randint(1, 8))
     connect, send, arrived, finished = net.connect, server._send, {}, {}
