@@ -96,15 +96,20 @@ class Lab:
         settings = tmp / "settings" / "@jupyterlab" / "apputils-extension"
         settings.mkdir(parents=True)
         (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-        self.log = open(tmp / "jupyterlab.log", "w")
+        if command is None:
+            command = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={self.root}"]
+        self._given, self._env, self._cwd = command, env, self.root if root is not None else tmp
+        self._start()
+
+    def _start(self):
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = open(self.tmp / "jupyterlab.log", "w")
         flags = ["--no-browser", "--ip=127.0.0.1", f"--port={self.port}", "--port-retries=0",
                  f"--IdentityProvider.token={self.token}", "--allow-root", "--LabApp.news_url=None",
                  "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-        if command is None:
-            command = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={self.root}"]
-        self.command = command + flags
-        self.proc = subprocess.Popen(self.command, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     cwd=self.root if root is not None else tmp, start_new_session=True)
+        self.command = self._given + flags
+        self.proc = subprocess.Popen(self.command, env=self._env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     cwd=self._cwd, start_new_session=True)
 
     def api(self, method: str, path: str, timeout: float = 10):
         req = urllib.request.Request(f"{self.base}{path}", method=method, headers={"Authorization": f"token {self.token}"})
@@ -118,10 +123,16 @@ class Lab:
                     raise
                 time.sleep(0.5)
 
-    def wait_ready(self, timeout: float = 120):
+    def wait_ready(self, timeout: float = 120, tries: int = 3):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                if tries > 1 and "is not available" in self.log_tail():  # another program took the free port
+                    tries -= 1
+                    self.log.close()
+                    self.port = _free_port()
+                    self._start()
+                    continue
                 break
             try:
                 self.api("GET", "/api/status", timeout=2)
