@@ -4,7 +4,8 @@ What it is: ``collect(paths)`` (one ``Submission`` per notebook file found, fold
 recursively as nbgrader lays them out: ``submitted/<student>/<assignment>/NN_name.ipynb``),
 ``grade_all`` (``jobs`` worker processes, each grading one notebook at a time; a worker that
 does not answer in time is killed with everything it started and replaced), ``write_csv`` and
-``write_feedback``.
+``write_feedback``; ``row_key`` and ``feedback_path`` say which row and which feedback file a
+notebook gets (``shards`` and ``merge`` rely on both).
 
 What it is not: the part that touches student code; that is ``worker.py`` and the kernel.
 """
@@ -211,6 +212,11 @@ def _cell(text: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
+def row_key(sub: Submission) -> tuple[str, str]:
+    """A row's identity in the gradebook: its ``submission`` and ``notebook`` cells, as the CSV shows them."""
+    return _cell(sub.submission), _cell(sub.notebook)
+
+
 def write_csv(subs: list[Submission], out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", newline="") as f:
@@ -219,7 +225,7 @@ def write_csv(subs: list[Submission], out: Path) -> None:
         for sub in subs:
             r = sub.result
             writer.writerow({
-                "submission": _cell(sub.submission), "student": _cell(sub.student), "notebook": _cell(sub.notebook),
+                "submission": row_key(sub)[0], "student": _cell(sub.student), "notebook": row_key(sub)[1],
                 "score": f"{float(r.get('score', 0)):g}", "max_score": f"{float(r.get('max_score', 0)):g}",
                 "status": r.get("status", "error"), "detail": _cell(r.get("detail", "")),
                 "checks": checks_summary(r), "seconds": r.get("seconds", ""),
@@ -259,9 +265,14 @@ def feedback_text(sub: Submission) -> str:
     return "\n".join(lines)
 
 
+def feedback_path(sub: Submission) -> str:
+    """Where a notebook's feedback goes, below the feedback folder: ``alice/ps1/01_three_models.md``."""
+    parts = [p for p in Path(sub.submission).parts if p not in ("/", "..", ".", "\\")]
+    return Path(*parts, (Path(sub.notebook).stem or "submission") + ".md").as_posix()
+
+
 def write_feedback(subs: list[Submission], folder: Path) -> None:
     for sub in subs:
-        parts = [p for p in Path(sub.submission).parts if p not in ("/", "..", ".", "\\")]
-        target = folder.joinpath(*parts, (Path(sub.notebook).stem or "submission") + ".md")
+        target = folder / feedback_path(sub)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(feedback_text(sub))
