@@ -25,7 +25,7 @@ import threading
 import time
 
 from course_lib.check import CheckFailed, exercise, expect
-from course_lib.check.spysockets import CountingSocket, TimedServer
+from course_lib.check.spysockets import CountingSocket, TimedServer, counting_select
 from course_lib.check.timeout import run_in_thread
 from course_lib.slowserver import SlowServer
 
@@ -188,8 +188,9 @@ def _wait_case(wait_for_data, delay, reply):
             sock.connect(srv.address)
             sock.sendall(b"any news?\n")
             sock.setblocking(False)
-            outcome = run_in_thread(timed, sock, timeout=TIMEOUT, on_timeout=lambda: _hard_close(sock),
-                                    grace=5, name="wait_for_data")
+            with counting_select() as hurried:
+                outcome = run_in_thread(timed, sock, timeout=TIMEOUT, on_timeout=lambda: _hard_close(sock),
+                                        grace=5, name="wait_for_data")
             value, error, finished = outcome.value, outcome.error, outcome.finished
             cpu, wall = outcome.cpu, outcome.wall
             sent_at = srv.sent_at
@@ -217,6 +218,9 @@ def _wait_case(wait_for_data, delay, reply):
     expect(sock.eagain <= 1,
            f"while waiting, recv came back empty (EAGAIN) {sock.eagain} times: that is polling. "
            "Let the kernel wait: make the socket blocking, or wait with select, then recv once")
+    expect(len(hurried) <= 2,
+           f"select came back at once {len(hurried)} times (timeout 0): that is polling, and it keeps a CPU busy; "
+           "call select without a timeout and let the kernel wait")
     lag = returned_at - sent_at
     expect(lag <= MAX_LAG,
            f"the server {what}, and wait_for_data returned {lag:.2f} s later: don't sleep for a fixed time, "

@@ -24,7 +24,7 @@ import time
 from course_lib.check import CheckFailed, exercise, expect
 from course_lib.check.echo_bench import TRANSPORT_WRITE_OFF, Client, RawTransport, SpyLoop, rude_clients, run_clients
 from course_lib.check.shrink import smallest_failure
-from course_lib.check.spysockets import RecvOnlySocket, Runaway
+from course_lib.check.spysockets import RecvOnlySocket, Runaway, counting_select
 from course_lib.check.timeout import run_in_thread
 from course_lib.loop import Loop
 from course_lib.reactor import LoopThread, Server
@@ -105,13 +105,15 @@ def check_wait_readable(wait_readable, *, rng, extra):
     pairs = [socket.socketpair() for _ in range(3)]
     try:
         socks = [a for a, _ in pairs]
-        got, outcome = _call_wait_readable(wait_readable, socks, 0.5)  # nothing readable: wait, then []
+        with counting_select() as hurried:
+            got, outcome = _call_wait_readable(wait_readable, socks, 0.5)  # nothing readable: wait, then []
         expect(got == [],
                f"with nothing to read wait_readable(socks, 0.5) must return [] after the timeout, got {got!r}")
         expect(outcome.wall >= 0.4, f"with nothing to read wait_readable(socks, 0.5) returned after "
                                     f"{outcome.wall:.3f} s: wait for the timeout (select's timeout is in seconds)")
-        # a thread asleep in select uses no CPU; one that asks again and again gets at least a quarter
-        # of a core even on a crowded machine
+        expect(len(hurried) <= 2, f"wait_readable asked select {len(hurried)} times not to wait (timeout 0): "
+                                  "that is polling, and it keeps a CPU busy; give select the timeout and let it wait")
+        # a thread asleep in select uses no CPU; one that asks again and again gets some even on a crowded machine
         expect(outcome.cpu <= max(0.05, 0.25 * outcome.wall),
                f"wait_readable used {outcome.cpu:.2f} s of CPU in {outcome.wall:.2f} s of waiting: don't ask again "
                "and again, give select the timeout and let it wait")

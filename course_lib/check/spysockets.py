@@ -17,6 +17,8 @@ what came back with what went through them, so that shows.
 
 from __future__ import annotations
 
+import contextlib
+import select
 import socket
 import time
 
@@ -85,3 +87,22 @@ class RecvOnlySocket:
 
     def __getattr__(self, name):
         raise AttributeError(f"the check's socket has recv() only, not .{name}: read with sock.recv(4096)")
+
+
+@contextlib.contextmanager
+def counting_select():
+    """While it lasts, count the calls to ``select.select`` that were not allowed to wait
+    (timeout 0 or almost): a thread that asks again and again is polling, however little
+    CPU a crowded machine happens to give it. Yields the list of those timeouts."""
+    real, hurried = select.select, []
+
+    def spy(rlist, wlist, xlist, timeout=None):
+        if timeout is not None and timeout < 0.01:
+            hurried.append(timeout)
+        return real(rlist, wlist, xlist, timeout)
+
+    select.select = spy
+    try:
+        yield hurried
+    finally:
+        select.select = real

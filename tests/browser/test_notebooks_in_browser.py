@@ -257,3 +257,52 @@ def test_the_self_check_answers_from_the_keyboard(lab, browser, output_dir):
         page.close()
         context.close()
         lab.shutdown_kernels()
+
+
+def _tasks_text(stepper) -> str:
+    """The text of a Stepper's task table (the "tasks" box of its state view), or "" if it has none."""
+    box = stepper.locator(".edp-stepper-state div[style*='inline-block']",
+                          has=stepper.page.locator("b", has_text=re.compile(r"^tasks$")))
+    return box.first.text_content() if box.count() else ""
+
+
+def test_chapter_06_steppers_show_each_task_changing(lab, browser, output_dir):
+    """Chapter 06: every Stepper shows a task table, and clicking Step changes what it says
+    (a task's state, the line it is paused at, what it awaits)."""
+    path = "notebooks/06_coroutines_asyncio.ipynb"
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        _open(page, lab, path, workspace="-tasks")
+        _run_all(page)
+        _wait_finished(page, lab, RUN_TIMEOUT)
+        steppers = page.locator(".edp-stepper")
+        _wait(lambda: steppers.count() >= 3, 30, "chapter 06's three steppers")
+        for n in range(steppers.count()):
+            stepper = steppers.nth(n)
+            stepper.scroll_into_view_if_needed()
+            step = _button(stepper, "Step")
+            clicks, first = 0, None
+            while clicks < 12:  # a poll step changes no task; a task's step does
+                before = _state_text(stepper)
+                step.click()
+                clicks += 1
+                _wait(lambda stepper=stepper, before=before: _state_text(stepper) != before, 15,
+                      f"Stepper {n}'s state view to change")
+                tasks = _tasks_text(stepper)
+                assert tasks, f"Stepper {n} shows no task table after {clicks} steps"
+                if first is None:
+                    first = tasks
+                elif tasks != first:
+                    break
+            else:
+                raise AssertionError(f"Stepper {n}'s task table did not change in {clicks} steps: {first!r}")
+            assert re.search(r"pending|done|cancelled", tasks), tasks
+            page.screenshot(path=str(output_dir / f"06_coroutines_asyncio-stepper-{n}.png"))
+    except Exception:
+        page.screenshot(path=str(output_dir / "06_coroutines_asyncio-tasks-FAILED.png"))
+        raise
+    finally:
+        page.close()
+        context.close()
+        lab.shutdown_kernels()
