@@ -221,7 +221,7 @@ def render_timeline_svg(timeline: Timeline | None, clock=None, new=(), points=()
         tasks, segs = ["steps"] if points else [], []
         end = max((c for _, c in points), default=0.0)
     if not tasks:
-        return "<div style='color:#888;font-size:12px'>(the timeline appears as you step)</div>"
+        return "<div style='color:#666;font-size:12px'>(the timeline appears as you step)</div>"
     xmax = max(end, clock or 0.0)
     xmax = xmax * 1.05 if xmax > 0 else 1.0
     labels = [str(name) if len(str(name)) <= 22 else str(name)[:21] + "…" for name in tasks]

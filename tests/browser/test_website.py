@@ -10,7 +10,7 @@ an HTTP server of this test serves it on 127.0.0.1, and headless Chromium opens 
 - nothing is fetched from outside the machine;
 - a screenshot of each page goes to ``test-output/browser/website/``.
 
-The site is shared with ``test_accessibility.py`` (the axe-core scan) through ``website`` below.
+The last test scans every page with axe-core (``a11y.py``) and saves the report.
 """
 
 from __future__ import annotations
@@ -191,3 +191,22 @@ def _broken_links(website, page: str, links: list[str]) -> list[str]:
         elif parsed.fragment and target.suffix == ".html" and parsed.fragment not in _ids_of(target):
             broken.append(f"{page}: link to a missing anchor {parsed.path}#{parsed.fragment}")
     return broken
+
+
+def test_no_serious_accessibility_violation_on_any_page(website, browser, output_dir):
+    """axe-core over every page; the report (every impact) goes to test-output/browser/axe/website.json."""
+    from a11y import blocking, save, scan
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    results, found = {}, []
+    try:
+        for path in website.pages():
+            page.goto(website.url(path), wait_until="load")
+            results[path] = scan(page)
+            found += [f"{path}: {line}" for line in blocking(results[path])]
+    finally:
+        page.close()
+        context.close()
+    report = save(results, "website", output_dir)
+    assert not found, f"{len(found)} serious or critical violation(s) (report: {report}):\n" + "\n".join(found[:40])
