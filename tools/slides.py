@@ -20,7 +20,7 @@ sha512 against ``REVEAL_INTEGRITY``), and is cached in ``_build/cache/``; ``--re
     python -m tools.slides --out DIR        # somewhere else
 
 What it is not: live. Code does not run here; to run cells while presenting, use RISE in
-JupyterLab (``jupyterlab-rise``, in requirements.txt: View > Render as slideshow, or Alt+R).
+JupyterLab (``jupyterlab-rise``, in requirements.txt: View > Render as Reveal Slideshow, or Alt+R).
 """
 
 from __future__ import annotations
