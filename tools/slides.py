@@ -112,13 +112,11 @@ def split_at_headings(nb) -> None:
             parts[-1].append(line)
         cells.append(cell)
         cell.source = "\n".join(parts[0]).strip("\n")
-        for part in parts[1:]:
+        for k, part in enumerate(parts[1:], 1):
             level = len(re.match(r"#+", part[0]).group())
             kind = "slide" if level <= 2 else "subslide"
-            cells.append(nbformat.v4.new_markdown_cell("\n".join(part).strip("\n"),
+            cells.append(nbformat.v4.new_markdown_cell("\n".join(part).strip("\n"), id=f"{cell.get('id', 'md')}-{k}",
                                                        metadata={"slideshow": {"slide_type": kind}}))
-    for cell in cells:
-        cell.pop("id", None)  # nbconvert needs none, and a cut cell would share its parent's
     nb.cells = cells
 
 

@@ -105,7 +105,7 @@ def test_stepper_steps_inside_rise(lab, browser, output_dir):
             if page.locator(".edp-stepper").count():
                 break
         stepper = page.locator(".edp-stepper").first
-        stepper.wait_for(timeout=30_000)
+        stepper.wait_for(timeout=10_000)
         before = _state_text(stepper)
         _button(stepper, "Step").click()
         _wait(lambda: _state_text(stepper) != before, 15, "Step inside RISE to take a step")
