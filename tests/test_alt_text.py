@@ -25,7 +25,7 @@ IMAGES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
 # (from course_lib.figures import describe), rebuild with `python -m tools.build NN`, lower the number.
 MISSING = {
     "notebooks/01_three_models.ipynb": 1,          # c027 'shares = [0.0, 0.25, ...]': the CPU-share plot
-    "notebooks/04_event_loop_callbacks.ipynb": 1,  # c068 'fig, axes = plt.subplots(2, 2, ...)': panels beside the timelines
+    "notebooks/04_event_loop_callbacks.ipynb": 1,  # c068 'fig, axes = plt.subplots(2, 2, ...)': two undescribed panels
     "notebooks/05_select_poll_epoll.ipynb": 1,     # c023 'markers = {"select": ...}': the scaling lab's plot
 }
 
@@ -40,7 +40,8 @@ def without_alt(path: Path) -> list[str]:
     for cell in nbformat.read(path, as_version=4).cells:
         for out in cell.get("outputs", []):
             for mime in IMAGES:
-                if mime in out.get("data", {}) and not str(out.get("metadata", {}).get(mime, {}).get("alt", "")).strip():
+                alt = str(out.get("metadata", {}).get(mime, {}).get("alt", "")).strip()
+                if mime in out.get("data", {}) and not alt:
                     first = cell.source.strip().split("\n")[0][:60]
                     found.append(f"{cell.get('id')} ({first!r})")
     return found

@@ -57,8 +57,10 @@ def test_gitpuller_link_clones_into_a_folder_and_opens_the_first_notebook():
                      "urlpath": "lab/tree/event-driven-python/notebooks/00_start_here.ipynb"}
 
 
-@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.", min_size=1, max_size=30).filter(lambda s: s.strip(".")),
-       st.sampled_from(["main", "fall-2026", "v1.0"]))
+FOLDERS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.", min_size=1, max_size=30).filter(lambda s: s.strip("."))
+
+
+@given(FOLDERS, st.sampled_from(["main", "fall-2026", "v1.0"]))
 def test_gitpuller_link_round_trips_any_folder_and_branch(folder, branch):
     url = hub.gitpuller_url("https://hub.example.edu", REPO, branch=branch, targetpath=folder,
                             open_path="exercises/01_three_models.ipynb")
@@ -69,7 +71,8 @@ def test_gitpuller_link_round_trips_any_folder_and_branch(folder, branch):
 
 def test_binder_link_opens_jupyterlab_on_the_first_notebook():
     url = hub.binder_url(REPO, "main")
-    assert url == "https://mybinder.org/v2/gh/example/event-driven-python/main?urlpath=lab%2Ftree%2Fnotebooks%2F00_start_here.ipynb"
+    assert url == ("https://mybinder.org/v2/gh/example/event-driven-python/main"
+                   "?urlpath=lab%2Ftree%2Fnotebooks%2F00_start_here.ipynb")
 
 
 @pytest.mark.parametrize("call, message", [

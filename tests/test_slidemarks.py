@@ -70,16 +70,16 @@ def test_more_text_is_never_shorter(lines):
 
 
 def test_the_export_cuts_a_cell_at_each_later_heading():
-    nb = nbformat.v4.new_notebook(cells=[md("## One\n\nText.\n\n```\n## not a heading\n```\n\n## Two\n\nMore.\n### Three"),
-                                         code("x = 1")])
+    text = "## One\n\nText.\n\n```\n## not a heading\n```\n\n## Two\n\nMore.\n### Three"
+    nb = nbformat.v4.new_notebook(cells=[md(text), code("x = 1")])
     slides.split_at_headings(nb)
     assert [c.source.split("\n")[0] for c in nb.cells] == ["## One", "## Two", "### Three", "x = 1"]
     assert [c.metadata.get("slideshow", {}).get("slide_type") for c in nb.cells[1:3]] == ["slide", "subslide"]
 
 
 def test_a_static_copy_keeps_the_html_walk_through_and_drops_widget_only_outputs():
-    bundle = nbformat.v4.new_output("display_data", data={WIDGET_VIEW: {"model_id": "x"}, "text/html": "<div>copy</div>",
-                                                          "text/plain": "Stepper(...)"})
+    bundle = nbformat.v4.new_output("display_data", data={WIDGET_VIEW: {"model_id": "x"},
+                                                          "text/html": "<div>copy</div>", "text/plain": "Stepper(...)"})
     bar = nbformat.v4.new_output("display_data", data={WIDGET_VIEW: {"model_id": "y"}, "text/plain": "HBox(...)"})
     cell = code("Stepper(f)")
     cell.outputs = [bundle, bar]

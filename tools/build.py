@@ -64,7 +64,7 @@ def pairs(root: Path | None = None) -> list[tuple[Path, Path]]:
 
 
 def mark_slides(nb: nbformat.NotebookNode, lecture: bool = False) -> None:
-    """Slide marks: a lecture is cut into screens (``tools/slidemarks.py``); elsewhere a ``#``/``##`` heading starts a slide."""
+    """Slide marks: a lecture is cut into screens (``tools/slidemarks.py``); elsewhere ``#``/``##`` starts a slide."""
     if lecture:
         slidemarks.mark(nb)
         return
@@ -149,7 +149,8 @@ def keep_outputs(built: nbformat.NotebookNode, stored: nbformat.NotebookNode) ->
             cell.outputs, cell.execution_count = match.outputs, match.execution_count
         else:
             missing += 1
-    kept = {k: v for k, v in stored.metadata.items() if k != "jupytext" and k not in BUILT_METADATA}  # jupytext's notes stay in the source
+    # jupytext's notes stay in the source; what the build writes comes from the source
+    kept = {k: v for k, v in stored.metadata.items() if k != "jupytext" and k not in BUILT_METADATA}
     built.metadata = {**kept, **{k: built.metadata[k] for k in BUILT_METADATA if k in built.metadata}}
     return missing
 

@@ -118,7 +118,8 @@ def build(out: Path = OUT, stage_dir: Path = STAGE) -> Path:
                "build", str(stage_dir), "--builder", "html", "--keep-going"]
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
     if done.returncode:
-        raise SystemExit(f"jupyter-book build failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        raise SystemExit(f"jupyter-book build failed ({done.returncode}):\n"
+                         f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     warnings = [line for line in (done.stdout + done.stderr).splitlines() if "WARNING" in line]
     for line in warnings:
         print(line.replace(str(stage_dir) + os.sep, ""), file=sys.stderr)

@@ -49,8 +49,9 @@ def blocking(result: dict) -> list[str]:
 def save(results: dict, name: str, output_dir: Path) -> Path:
     folder = output_dir / "axe"
     folder.mkdir(exist_ok=True)
-    slim = {where: [{k: v[k] for k in ("id", "impact", "help", "helpUrl")} | {"targets": [n["target"] for n in v["nodes"]]}
-                    for v in result["violations"]] for where, result in results.items()}
+    slim = {where: [{k: v[k] for k in ("id", "impact", "help", "helpUrl")}
+                    | {"targets": [n["target"] for n in v["nodes"]]} for v in result["violations"]]
+            for where, result in results.items()}
     path = folder / f"{name}.json"
     path.write_text(json.dumps(slim, indent=1))
     return path
