@@ -34,6 +34,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import unquote
 
 import nbformat
 
@@ -89,6 +90,18 @@ def _intro(chapters: list[Path], exercises: list[Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
+NOTEBOOK_LINK = re.compile(r"(\]\([^)\s]*?\.ipynb)#([^)\s]+)\)")
+
+
+def sphinx_anchors(markdown: str) -> str:
+    """Turn JupyterLab's heading anchors (``glossary.ipynb#I/O``: the heading's text, case kept,
+    spaces as dashes) into the ids Sphinx gives the same headings (``#i-o``), so a link that
+    works in JupyterLab also works on the website."""
+    from docutils.nodes import make_id
+
+    return NOTEBOOK_LINK.sub(lambda m: f"{m[1]}#{make_id(unquote(m[2]).replace('-', ' '))})", markdown)
+
+
 def stage(stage_dir: Path = STAGE) -> Path:
     """Write the book's sources (static copies of the notebooks, config, contents) into ``stage_dir``."""
     shutil.rmtree(stage_dir, ignore_errors=True)
@@ -98,6 +111,9 @@ def stage(stage_dir: Path = STAGE) -> Path:
         (stage_dir / folder).mkdir(parents=True)
         for notebook in notebooks:
             nb = static_copy(nbformat.read(notebook, as_version=4))
+            for cell in nb.cells:
+                if cell.cell_type == "markdown":
+                    cell.source = sphinx_anchors(cell.source)
             nbformat.write(nb, stage_dir / folder / notebook.name)
     (stage_dir / "index.md").write_text(_intro(chapters, exercises))
     toc = {"format": "jb-book", "root": "index", "parts": [
