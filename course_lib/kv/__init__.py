@@ -6,7 +6,8 @@
 - ``course_lib.kv.keyspace``: the commands about keys, deadlines (TTL) and lists;
 - ``course_lib.kv.client``: one connection's state and the dispatcher, without any I/O;
 - ``course_lib.kv.protocol``: one connection on asyncio's callbacks, with backpressure;
-- ``course_lib.kv.models``: the same server on threads, on the course reactor, on asyncio;
+- ``course_lib.kv.models``: the same server on threads, the course reactor, asyncio, coroutines;
+- ``course_lib.kv.timerthread``: timers for the threads model, which has no loop;
 - ``course_lib.kvserver``: ``serve(model=...)`` and ``python -m course_lib.kvserver``.
 
 What it is not: Redis. It speaks enough of its protocol for ``redis-cli``,
