@@ -1,6 +1,7 @@
 """The chapter 07 key-value server, in small modules (read them in this order).
 
 - ``course_lib.resp``: the Redis protocol, bytes <-> commands and replies;
+- ``course_lib.inline``: how a typed (inline) command line is cut into words;
 - ``course_lib.kv.db``: the keyspace, with expiry on the loop's timers;
 - ``course_lib.kv.commands``: the command table and the string commands;
 - ``course_lib.kv.keyspace``: the commands about keys, deadlines (TTL) and lists;
