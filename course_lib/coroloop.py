@@ -87,16 +87,24 @@ class CoroutineMethods:
             return "nothing: its next step is in the ready queue"
         if hasattr(future, "get_coro"):
             return f"task {future.get_name()}"
+        if future.done():  # resolved in this batch: the task's wake-up callback is queued
+            return f"a {type(future).__name__.lstrip('_')}, done: its wake-up is in the ready queue"
+        children = getattr(future, "_children", None)  # gather()'s future (course's or asyncio's)
+        if children is not None:
+            names = [c.get_name() if hasattr(c, "get_name") else type(c).__name__ for c in children if not c.done()]
+            if names:
+                return f"gather, still waiting for {', '.join(names)}"
+            return "gather: every child is done; a queued callback will set its result"
         for when, handle in self._timers.pending():
-            if future in handle._args:
+            if _sets(handle, future):
                 return f"a future, set by a timer at t={when:.6g}"
-        if any(future in handle._args for handle in self._ready if not handle._cancelled):
+        if any(_sets(handle, future) for handle in self._ready if not handle._cancelled):
             return "a future, set by a callback in the ready queue"
         for table, watched in ((self._waiters.readers, "readable"), (self._waiters.writers, "writable")):
             for key, handle in table.items():
-                if future in handle._args:
+                if _sets(handle, future):
                     return f"a future, set when {describe(key)} is {watched}"
-        return f"a {type(future).__name__.lstrip('_')} nobody has resolved yet"
+        return f"a {type(future).__name__.lstrip('_')} that other code must set (no timer or socket of the loop will)"
 
     def run_until_complete(self, aw, *, max_steps=None):
         """Run ``aw`` (a coroutine or a future) to its end; return its result or raise its exception."""
@@ -255,6 +263,11 @@ def _frames(coro) -> list:
         frames.append(f"{name.replace('CoroutineMethods.', 'loop.')}, line {frame.f_lineno}")
         coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
     return frames
+
+
+def _sets(handle, future) -> bool:
+    """Does calling ``handle`` set ``future``? (``future.set_result`` itself, or a function given it.)"""
+    return future in handle._args or getattr(handle._callback, "__self__", None) is future
 
 
 def _resolve(future) -> None:

@@ -4,7 +4,8 @@ What it is: the course's one place that draws a ``Timeline`` (the data lives in
 ``course_lib.segments``; ``Segment`` and ``Timeline`` are re-exported here, so
 ``from course_lib.timeline import Segment, Timeline, plot_timeline`` works):
 
-- ``plot_timeline(tl, ax=None)`` draws one timeline with matplotlib, one row per task;
+- ``plot_timeline(tl, ax=None)`` draws one timeline with matplotlib, one row per task, and
+  describes it in words (``course_lib.figures``: the picture's alternative text);
 - ``plot_models(tasks)`` stacks the three models of ``course_lib.models`` on one time axis;
 - ``render_timeline_svg(tl, clock=...)`` writes the same picture as an inline SVG string,
   which the Stepper redraws at every click (a few milliseconds, where a matplotlib
@@ -35,6 +36,7 @@ import math
 from dataclasses import dataclass
 
 from course_lib import validate
+from course_lib.figures import describe, describe_timeline
 from course_lib.models import run_event_driven, run_sequential, run_threaded
 from course_lib.segments import Segment, Timeline
 
@@ -138,6 +140,7 @@ def plot_timeline(timeline: Timeline, ax=None, title: str | None = None, xmax: f
         handles += [Patch(**_mpl_style(kind, "#444444"), label=look.label)
                     for kind, look in STYLE.items() if kind != "cpu" and kind in kinds_seen]
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    describe(ax, describe_timeline(timeline, heading))  # the alternative text of the picture
     return ax
 
 
@@ -218,7 +221,7 @@ def render_timeline_svg(timeline: Timeline | None, clock=None, new=(), points=()
         tasks, segs = ["steps"] if points else [], []
         end = max((c for _, c in points), default=0.0)
     if not tasks:
-        return "<div style='color:#888;font-size:12px'>(the timeline appears as you step)</div>"
+        return "<div style='color:#666;font-size:12px'>(the timeline appears as you step)</div>"
     xmax = max(end, clock or 0.0)
     xmax = xmax * 1.05 if xmax > 0 else 1.0
     labels = [str(name) if len(str(name)) <= 22 else str(name)[:21] + "…" for name in tasks]

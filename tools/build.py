@@ -9,10 +9,12 @@ pairs them the same way, for authors who open notebooks with jupytext in Jupyter
     tests/browser/fixtures/X.md   ->  tests/browser/fixtures/X.ipynb
 
 A build reads the source, numbers the cells ``c000``, ``c001``, ... (stable ids, so a rebuild
-does not churn diffs), marks slides (a ``#`` or ``##`` heading starts one, every other cell
-continues it), executes the notebook in a fresh kernel with nbclient (outputs and widget state
-are stored; progress recording is off; the kernel imports this checkout's ``course_lib``),
-writes it in place and, for a solution, makes its exercise with ``course_lib.exercises``.
+does not churn diffs), marks slides (a lecture is cut into screens by ``tools/slidemarks.py``;
+elsewhere a ``#`` or ``##`` heading starts a slide), executes the notebook in a fresh kernel
+with nbclient (outputs and widget state are stored; progress recording is off; the kernel
+imports this checkout's ``course_lib``), keeps only the static copy of a widget that leaves one
+(``static_copies``), writes it in place and, for a solution, makes its exercise with
+``course_lib.exercises``.
 
     python -m tools.build 04                 # chapter 04: lecture and solution, executed; its exercise
     python -m tools.build 04 --no-execute    # cells from the source; outputs kept where a cell is unchanged
@@ -40,6 +42,8 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+from tools import slidemarks
+
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = {  # folder of sources -> folder of their notebooks, relative to the repository
     "sources/notebooks": "notebooks",
@@ -47,6 +51,7 @@ FOLDERS = {  # folder of sources -> folder of their notebooks, relative to the r
     "tests/browser/fixtures": "tests/browser/fixtures",
 }
 IGNORED_CELL_METADATA = {"execution"}  # timings nbclient records; never part of a source
+BUILT_METADATA = ("kernelspec", "rise")  # notebook metadata the build writes (the rest is the kernel's)
 
 
 def pairs(root: Path | None = None) -> list[tuple[Path, Path]]:
@@ -59,8 +64,11 @@ def pairs(root: Path | None = None) -> list[tuple[Path, Path]]:
     return found
 
 
-def mark_slides(nb: nbformat.NotebookNode) -> None:
-    """A markdown cell that opens a section (``#`` or ``##``) starts a slide; other cells continue it."""
+def mark_slides(nb: nbformat.NotebookNode, lecture: bool = False) -> None:
+    """Slide marks: a lecture is cut into screens (``tools/slidemarks.py``); elsewhere ``#``/``##`` starts a slide."""
+    if lecture:
+        slidemarks.mark(nb)
+        return
     for cell in nb.cells:
         heading = cell.cell_type == "markdown" and cell.source.lstrip().startswith(("# ", "## "))
         cell.metadata["slideshow"] = {"slide_type": "slide" if heading else "-"}
@@ -74,7 +82,7 @@ def read_source(path: Path) -> nbformat.NotebookNode:
     nb.nbformat, nb.nbformat_minor = 4, 5
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"c{i:03d}"
-    mark_slides(nb)
+    mark_slides(nb, lecture=path.parent.name == "notebooks" and path.parent.parent.name == "sources")
     nbformat.validate(nb)
     return nb
 
@@ -93,8 +101,9 @@ def _cell_metadata(cell) -> dict:
 def differences(built: nbformat.NotebookNode, stored: nbformat.NotebookNode) -> list[str]:
     """How the stored notebook's cells differ from the built ones (empty when they agree)."""
     found = []
-    if built.metadata.get("kernelspec") != stored.metadata.get("kernelspec"):
-        found.append(f"kernelspec {stored.metadata.get('kernelspec')} != {built.metadata.get('kernelspec')}")
+    for key in BUILT_METADATA:
+        if built.metadata.get(key) != stored.metadata.get(key):
+            found.append(f"{key} {stored.metadata.get(key)} != {built.metadata.get(key)}")
     if len(built.cells) != len(stored.cells):
         found.append(f"{len(stored.cells)} cells, the source has {len(built.cells)}")
     for i, (want, got) in enumerate(zip(built.cells, stored.cells)):
@@ -141,9 +150,35 @@ def keep_outputs(built: nbformat.NotebookNode, stored: nbformat.NotebookNode) ->
             cell.outputs, cell.execution_count = match.outputs, match.execution_count
         else:
             missing += 1
-    kept = {k: v for k, v in stored.metadata.items() if k != "jupytext"}  # jupytext's own notes stay in the source
-    built.metadata = {**kept, "kernelspec": built.metadata["kernelspec"]}
+    # jupytext's notes stay in the source; what the build writes comes from the source
+    kept = {k: v for k, v in stored.metadata.items() if k != "jupytext" and k not in BUILT_METADATA}
+    built.metadata = {**kept, **{k: built.metadata[k] for k in BUILT_METADATA if k in built.metadata}}
     return missing
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def static_copies(nb: nbformat.NotebookNode) -> int:
+    """Drop the widget view of every output that also holds a ``text/html`` copy (a Stepper, a quiz).
+
+    A stored widget view shows a dead widget, or "model not found", wherever no kernel runs it:
+    JupyterLab before the cell is run, nbconvert's HTML, nbviewer. Without it they all show the copy,
+    which is written to teach without a kernel (the Stepper's whole run, the quiz's questions); a
+    run in JupyterLab replaces it with the live widget. Widget state no output needs goes too.
+    Returns how many views were dropped.
+    """
+    dropped, views_left = 0, False
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if WIDGET_VIEW in data and "text/html" in data:
+                del data[WIDGET_VIEW]
+                dropped += 1
+            views_left = views_left or WIDGET_VIEW in data
+    if not views_left:
+        nb.metadata.pop("widgets", None)
+    return dropped
 
 
 def execute(nb: nbformat.NotebookNode, folder: Path, timeout: int) -> None:
@@ -153,6 +188,7 @@ def execute(nb: nbformat.NotebookNode, folder: Path, timeout: int) -> None:
     os.environ["EDP_PROGRESS_FILE"] = ""  # running the course's own notebooks ticks nobody's progress
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    static_copies(nb)
     for cell in nb.cells:
         for key in IGNORED_CELL_METADATA:
             cell.metadata.pop(key, None)
@@ -173,6 +209,7 @@ def build(source: Path, notebook: Path, run: bool = True, timeout: int = 180) ->
         how = f"not executed; {missing} code cells without outputs" if missing else "not executed; outputs kept"
     notebook.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, notebook)
+    os.utime(source)  # the source stays the newer of the pair: jupytext refuses a notebook newer than its text
     print(f"{_shown(notebook)}: {how}")
     if notebook.parent == ROOT / "solutions":
         from course_lib import exercises

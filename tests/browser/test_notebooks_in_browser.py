@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def notebooks_to_test() -> list[str]:
     """Paths, as served (see conftest), of every notebook to open: notebooks/ and the fixtures."""
-    found = [f"notebooks/{p.name}" for p in sorted((ROOT / "notebooks").glob("*.ipynb"))]
+    found = [f"notebooks/{p.name}" for p in sorted((ROOT / "notebooks").glob("*.ipynb"))
+             if '"cell_type": "code"' in p.read_text()]  # the glossary has nothing to run
     found += [f"fixtures/{p.name}" for p in sorted((ROOT / "tests" / "browser" / "fixtures").glob("*.ipynb"))]
     return found
 
@@ -203,6 +204,104 @@ def test_run_animates_and_pauses_without_blocking_the_kernel(lab, browser, outpu
         page.screenshot(path=str(output_dir / "stepper_demo-after-run.png"))
         round_trips = [stepper.evaluate(ROUND_TRIP_JS) for _ in range(10)]  # printed, never asserted
         print(f"Step click round trip in the browser: median {sorted(round_trips)[5]:.0f} ms, max {max(round_trips):.0f} ms")
+    finally:
+        page.close()
+        context.close()
+        lab.shutdown_kernels()
+
+
+def _feedback(question) -> str:
+    return (question.locator(".edp-quiz-feedback").text_content() or "") if question.locator(
+        ".edp-quiz-feedback").count() else ""
+
+
+def test_the_self_check_answers_from_the_keyboard(lab, browser, output_dir):
+    """Chapter 00's quiz: one question answered right and one wrong, with the keyboard only."""
+    path = "notebooks/00_start_here.ipynb"
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        _open(page, lab, path, workspace="-quiz")
+        _run_all(page)
+        _wait_finished(page, lab, RUN_TIMEOUT)
+        quiz = page.locator(".edp-quiz").first
+        quiz.wait_for(timeout=30_000)
+        first, last = quiz.locator(".edp-quiz-q").first, quiz.locator(".edp-quiz-q").last
+        # Question 1, radio buttons. JupyterLab takes the arrow keys (they move between cells), so:
+        # Tab from choice A to choice B, Space to pick it, Tab on to the Check button, Enter.
+        first.scroll_into_view_if_needed()
+        first.locator("input[type=radio]").first.focus()
+        page.keyboard.press("Tab")
+        page.keyboard.press("Space")
+        for _ in range(8):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.textContent.trim()") == "Check":
+                break
+        assert first.locator("input[type=radio]").nth(1).is_checked(), "Space did not pick choice B"
+        page.keyboard.press("Enter")
+        _wait(lambda: _feedback(first), 15, "feedback on question 1")
+        assert _feedback(first).startswith("✔ Right. B and D are due at once"), _feedback(first)
+        # The last question, a text box: type a wrong answer and press Enter.
+        last.scroll_into_view_if_needed()
+        last.locator("input[type=text]").focus()
+        page.keyboard.type("call_later")
+        page.keyboard.press("Enter")
+        _wait(lambda: _feedback(last), 15, "feedback on the last question")
+        assert _feedback(last) == "✘ Not quite. call_later waits a delay first.", _feedback(last)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(output_dir / "00_start_here-quiz.png"))
+    except Exception:
+        page.screenshot(path=str(output_dir / "00_start_here-quiz-FAILED.png"))
+        raise
+    finally:
+        page.close()
+        context.close()
+        lab.shutdown_kernels()
+
+
+def _tasks_text(stepper) -> str:
+    """The text of a Stepper's task table (the "tasks" box of its state view), or "" if it has none."""
+    box = stepper.locator(".edp-stepper-state div[style*='inline-block']",
+                          has=stepper.page.locator("b", has_text=re.compile(r"^tasks$")))
+    return box.first.text_content() if box.count() else ""
+
+
+def test_chapter_06_steppers_show_each_task_changing(lab, browser, output_dir):
+    """Chapter 06: every Stepper shows a task table, and clicking Step changes what it says
+    (a task's state, the line it is paused at, what it awaits)."""
+    path = "notebooks/06_coroutines_asyncio.ipynb"
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        _open(page, lab, path, workspace="-tasks")
+        _run_all(page)
+        _wait_finished(page, lab, RUN_TIMEOUT)
+        steppers = page.locator(".edp-stepper")
+        _wait(lambda: steppers.count() >= 3, 30, "chapter 06's three steppers")
+        for n in range(steppers.count()):
+            stepper = steppers.nth(n)
+            stepper.scroll_into_view_if_needed()
+            step = _button(stepper, "Step")
+            clicks, first = 0, None
+            while clicks < 12:  # a poll step changes no task; a task's step does
+                before = _state_text(stepper)
+                step.click()
+                clicks += 1
+                _wait(lambda stepper=stepper, before=before: _state_text(stepper) != before, 15,
+                      f"Stepper {n}'s state view to change")
+                tasks = _tasks_text(stepper)
+                assert tasks, f"Stepper {n} shows no task table after {clicks} steps"
+                if first is None:
+                    first = tasks
+                elif tasks != first:
+                    break
+            else:
+                raise AssertionError(f"Stepper {n}'s task table did not change in {clicks} steps: {first!r}")
+            assert re.search(r"pending|done|cancelled", tasks), tasks
+            page.screenshot(path=str(output_dir / f"06_coroutines_asyncio-stepper-{n}.png"))
+    except Exception:
+        page.screenshot(path=str(output_dir / "06_coroutines_asyncio-tasks-FAILED.png"))
+        raise
     finally:
         page.close()
         context.close()
