@@ -31,6 +31,7 @@ import argparse
 import contextlib
 import csv
 import io
+import math
 import os
 import re
 import shutil
@@ -196,7 +197,7 @@ def main(argv=None) -> int:
         return 0
     import resource  # Unix only, like /proc above
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the servers inherit it
     args.idle = min(args.idle, max(0, hard - 1000))
     servers = args.models.split(",") + (["redis-server"] if shutil.which("redis-server") else [])
@@ -262,7 +263,7 @@ def _median(values) -> float:
 
 
 def _x(ratio: float) -> str:
-    return "n/a" if ratio != ratio else f"{ratio:.2f}x"  # NaN: a CPU time too short to measure
+    return "n/a" if math.isnan(ratio) else f"{ratio:.2f}x"  # NaN: a CPU time too short to measure
 
 
 def idle_run(args, models) -> None:

@@ -47,7 +47,7 @@ class TimerThread:
                 while self._heap and self._heap[0][2].cancelled:
                     heapq.heappop(self._heap)
                 if self._heap and self._heap[0][0] <= self.clock():
-                    _, _, handle, fn, args = heapq.heappop(self._heap)
+                    _, _, _, fn, args = heapq.heappop(self._heap)
                     fn(*args)
                 else:
                     self._cond.wait(self._heap[0][0] - self.clock() if self._heap else None)
