@@ -1,25 +1,24 @@
 """The chapter 07 key-value server on every model against redis-server, one run, one table.
 
     python benchmarks/kv.py [--requests 200000] [--clients 50] [--pipeline 16] [--rounds 3]
-                            [--models threads,reactor,asyncio] [--backend default] [--idle 10000]
+                            [--models threads,reactor,asyncio,coroutines] [--backend default]
+                            [--idle 10000] [--idle-models reactor,coroutines]
     python benchmarks/kv.py --tiny          # a few requests per server: checks that it runs
 
 Each server runs alone in a child process (``python -m course_lib.kvserver``, and
 ``redis-server`` with no persistence), and ``redis-benchmark -P 16 -c 50 -t set,get``
-drives it. Printed per server: requests per second (of SET and GET together), the
-server's CPU microseconds per request (its user + system time, read from
-``/proc/PID/stat`` before and after, so the client's own work is not counted), the
-latency percentiles redis-benchmark reports, and the ratios the issue asks for:
-reactor / asyncio and reactor / redis-server. Servers take turns, the order changes
-every round, and the best round of each counts; the ratios are also given as the
-median of the ratios within each round (servers measured back to back), which a
-busy machine disturbs less. With two CPUs or more, the server runs on one and redis-benchmark
-on another (``--no-pin`` turns that off).
+drives it. Printed per server: requests per second (SET and GET together), the
+server's CPU microseconds per request (user + system time from ``/proc/PID/stat``: the
+client's work is not counted), latency percentiles; then each model's ratios to asyncio
+and to redis-server, as the median of the ratios within a round (servers measured back
+to back, in an order reversed every round), which a busy machine disturbs less than the
+best rounds. With two CPUs or more, the server runs on one and redis-benchmark on
+another (``--no-pin`` turns that off).
 
-Then ``--idle`` connections are opened to a fresh reactor server and held while
-nothing is sent: its resident memory grows by about the cost of one connection per
-connection, printed in bytes; with them held, the same redis-benchmark run measures
-whether throughput holds up (the ratio to the run without them).
+Then ``--idle`` connections are opened to a fresh server of each ``--idle-models`` and
+held while nothing is sent: its resident memory grows by about the cost of one
+connection per connection, printed in bytes. On the reactor, the same redis-benchmark
+run with them held measures whether throughput holds up (the ratio to the run without).
 
 What it is not: a test. Nothing here asserts a time; tests/test_bench_kv.py only
 checks that ``--tiny`` runs. Without redis-benchmark (Debian/Ubuntu:
@@ -29,12 +28,15 @@ checks that ``--tiny`` runs. Without redis-benchmark (Debian/Ubuntu:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
+import math
 import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -60,7 +62,6 @@ class ServerProcess:
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         if model == "redis-server":
             _wait_listening(self.port)
-            pin(self.process.pid, SERVER_CPU)
         else:
             line = self.process.stdout.readline()
             found = re.search(r"listening on [\d.]+:(\d+)", line)
@@ -68,7 +69,7 @@ class ServerProcess:
                 self.stop()
                 raise RuntimeError(f"the {model} server did not start: {line!r}")
             self.port = int(found.group(1))
-            pin(self.process.pid, SERVER_CPU)
+        pin(self.process.pid, SERVER_CPU)
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server process so far (Linux: /proc)."""
@@ -151,32 +152,17 @@ def measure(server: ServerProcess, args) -> dict:
             "p50": max(r["p50"] for r in result.values()), "p99": max(r["p99"] for r in result.values())}
 
 
-def hold_idle(port: int, count: int) -> list:
-    """Open ``count`` connections to the server and keep them (they send nothing)."""
-    socks = []
-    try:
-        for i in range(count):
-            socks.append(socket.create_connection(("127.0.0.1", port), timeout=10))
-            if i % 1000 == 999:
-                print(f"  {i + 1:,} idle connections open", flush=True)
-    except BaseException:
-        for s in socks:
-            s.close()
-        raise
-    return socks
-
-
 def connected_clients(port: int) -> int:
-    """Ask the server (INFO clients) how many clients it holds."""
+    """Ask the server (INFO clients) how many clients it holds, not counting this one."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(b"INFO clients\r\n")
         data = b""
-        while b"connected_clients:" not in data or not data.endswith(b"\r\n\r\n") and not data.count(b"\r\n") >= 3:
+        while not (found := re.search(rb"connected_clients:(\d+)\r\n", data)):
             chunk = s.recv(65536)
             if not chunk:
-                break
+                raise RuntimeError(f"the server on port {port} closed the connection: {data[-200:]!r}")
             data += chunk
-    return int(re.search(rb"connected_clients:(\d+)", data).group(1)) - 1
+    return int(found.group(1)) - 1
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -186,9 +172,10 @@ def main(argv=None) -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--pipeline", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--models", default="threads,reactor,asyncio")
+    parser.add_argument("--models", default="threads,reactor,asyncio,coroutines")
     parser.add_argument("--backend", default="default", help="poller of the reactor and asyncio models")
-    parser.add_argument("--idle", type=int, default=10_000, help="idle connections held on the reactor (0: skip)")
+    parser.add_argument("--idle", type=int, default=10_000, help="idle connections held on a server (0: skip)")
+    parser.add_argument("--idle-models", default="reactor,coroutines", help="models that hold them, one at a time")
     parser.add_argument("--tiny", action="store_true", help="a tiny run that only checks everything works")
     parser.add_argument("--no-pin", action="store_true", help="do not pin server and client to CPUs 1 and 0")
     args = parser.parse_args(argv)
@@ -210,13 +197,32 @@ def main(argv=None) -> int:
         return 0
     import resource  # Unix only, like /proc above
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the servers inherit it
     args.idle = min(args.idle, max(0, hard - 1000))
     servers = args.models.split(",") + (["redis-server"] if shutil.which("redis-server") else [])
     print(f"redis-benchmark -P {args.pipeline} -c {args.clients} -t set,get -n {args.requests:,}; "
           f"best of {args.rounds} rounds; backend {args.backend}; "
           + (f"server on CPU {SERVER_CPU}, client on CPU {CLIENT_CPU}" if SERVER_CPU is not None else "not pinned"))
+    best, rounds = run_rounds(servers, args)
+    print(f"\n{'server':<13} {'requests/s':>12} {'CPU us/req':>11} {'p50 ms':>8} {'p99 ms':>8}   (best rounds)")
+    for name in servers:
+        b = best[name]
+        print(f"{name:<13} {b['rps']:>12,.0f} {b['cpu_us']:>11.2f} {b['p50']:>8.3f} {b['p99']:>8.3f}")
+    ratio_table(servers, rounds)
+    for other in ("asyncio", "redis-server"):
+        if "reactor" in best and other in best:
+            rps, cpu = (_median(_ratios(rounds, "reactor", other, key)) for key in ("rps", "cpu_us"))
+            print(f"ratio reactor / {other}: {_x(rps)} requests/s, {_x(cpu)} requests per CPU-second "
+                  f"(median of the per-round ratios; goal {GOALS[other]})")
+    idle_models = [m for m in args.idle_models.split(",") if m in args.models.split(",")]
+    if args.idle and idle_models:
+        idle_run(args, idle_models)
+    return 0
+
+
+def run_rounds(servers, args):
+    """Each server once per round, the order reversed every other round: (best of each, every round)."""
     best: dict = {}
     rounds: list = []  # {server: result} of each round, for ratios taken within a round
     for r in range(args.rounds):
@@ -226,54 +232,62 @@ def main(argv=None) -> int:
                 result = rounds[-1][name] = measure(server, args)
             print(f"  round {r + 1}: {name:<13} {result['rps']:>10,.0f} requests/s {result['cpu_us']:>7.2f} us CPU/request",
                   flush=True)
-            old = best.get(name)
-            best[name] = result if old is None else {
-                "rps": max(old["rps"], result["rps"]), "cpu_us": min(old["cpu_us"], result["cpu_us"]),
-                "p50": min(old["p50"], result["p50"]), "p99": min(old["p99"], result["p99"])}
-    print(f"\n{'server':<13} {'requests/s':>12} {'CPU us/req':>11} {'p50 ms':>8} {'p99 ms':>8}")
+            old = best.setdefault(name, result)
+            best[name] = {key: (max if key == "rps" else min)(old[key], result[key]) for key in result}
+    return best, rounds
+
+
+GOALS = {"asyncio": ">= 1.2x", "redis-server": ">= 0.25x"}
+
+
+def _ratios(rounds, mine: str, other: str, key: str) -> list:
+    """``mine / other`` in each round: requests/s (``"rps"``), or requests per CPU-second (``"cpu_us"``)."""
+    if key == "rps":
+        return [r[mine]["rps"] / r[other]["rps"] for r in rounds]
+    return [r[other]["cpu_us"] / r[mine]["cpu_us"] for r in rounds if r[mine]["cpu_us"] and r[other]["cpu_us"]]
+
+
+def ratio_table(servers, rounds) -> None:
+    """Each server against asyncio and against redis-server: the median of the ratios within a round."""
+    others = [o for o in ("asyncio", "redis-server") if o in servers]
+    if others:
+        print("\nratios (median of the per-round ratios):")
     for name in servers:
-        b = best[name]
-        print(f"{name:<13} {b['rps']:>12,.0f} {b['cpu_us']:>11.2f} {b['p50']:>8.3f} {b['p99']:>8.3f}")
-    for other in ("asyncio", "redis-server", "threads"):
-        if "reactor" in best and other in best:
-            mine, theirs = best["reactor"]["cpu_us"], best[other]["cpu_us"]
-            per_cpu = f"{theirs / mine:.2f}x" if mine and theirs else "n/a (too short to measure)"
-            print(f"ratio reactor / {other}: {best['reactor']['rps'] / best[other]['rps']:.2f}x requests/s, "
-                  f"{per_cpu} requests per CPU-second (best rounds); median of the per-round ratios: "
-                  f"{_median([r['reactor']['rps'] / r[other]['rps'] for r in rounds]):.2f}x requests/s, "
-                  f"{_median([r[other]['cpu_us'] / r['reactor']['cpu_us'] for r in rounds if r['reactor']['cpu_us']]):.2f}x "
-                  "per CPU-second")
-    if args.idle and "reactor" in args.models.split(","):
-        idle_run(args)
-    return 0
+        parts = [", ".join(f"{_x(_median(_ratios(rounds, name, o, key)))} {o}" for o in others)
+                 for key in ("rps", "cpu_us")]
+        print(f"{name:<13} requests/s {parts[0]}; requests per CPU-second {parts[1]}")
 
 
 def _median(values) -> float:
-    values = sorted(values)
-    if not values:
-        return float("nan")
-    middle = len(values) // 2
-    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+    return statistics.median(values) if values else float("nan")
 
 
-def idle_run(args) -> None:
-    print(f"\n{args.idle:,} idle connections held on the reactor model (same server, before and after):")
-    with ServerProcess("reactor", args.backend) as server:
-        before = [measure(server, args) for _ in range(args.rounds)]
-        rss = server.rss_bytes()
-        socks = hold_idle(server.port, args.idle)
-        try:
-            deadline = time.monotonic() + 60
-            while connected_clients(server.port) < args.idle and time.monotonic() < deadline:
-                time.sleep(0.2)
-            per_connection = (server.rss_bytes() - rss) / args.idle
-            after = [measure(server, args) for _ in range(args.rounds)]
-        finally:
-            for s in socks:
-                s.close()
-    plain, held = max(r["rps"] for r in before), max(r["rps"] for r in after)
-    print(f"resident memory per idle connection: {per_connection:,.0f} bytes")
-    print(f"throughput: {plain:,.0f} requests/s without them, {held:,.0f} with them = {held / plain:.2f}x")
+def _x(ratio: float) -> str:
+    return "n/a" if math.isnan(ratio) else f"{ratio:.2f}x"  # NaN: a CPU time too short to measure
+
+
+def idle_run(args, models) -> None:
+    """Resident memory per idle connection on each model; throughput kept with them on the reactor."""
+    print(f"\n{args.idle:,} idle connections held on one server (resident memory grown, per connection):")
+    for model in models:
+        with ServerProcess(model, args.backend) as server:
+            keep = model == "reactor"  # the issue's goal: throughput kept with them
+            before = [measure(server, args) for _ in range(args.rounds)] if keep else []
+            rss = server.rss_bytes()
+            with contextlib.ExitStack() as held:  # closes every idle socket on the way out
+                for _ in range(args.idle):
+                    held.enter_context(socket.create_connection(("127.0.0.1", server.port), timeout=10))
+                deadline = time.monotonic() + 60
+                while connected_clients(server.port) < args.idle and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                per_connection = (server.rss_bytes() - rss) / args.idle
+                after = [measure(server, args) for _ in range(args.rounds)] if keep else []
+        print(f"{model:<13} resident memory per idle connection: {per_connection:,.0f} bytes")
+        if keep:
+            plain, held = max(r["rps"] for r in before), max(r["rps"] for r in after)
+            cpu = _median([a["cpu_us"] / b["cpu_us"] for b, a in zip(before, after) if b["cpu_us"]])
+            print(f"throughput: {plain:,.0f} requests/s without them, {held:,.0f} with them = {held / plain:.2f}x "
+                  f"(best rounds; goal >= 0.95x); CPU per request with them: {cpu:.2f}x")
 
 
 if __name__ == "__main__":

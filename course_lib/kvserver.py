@@ -10,8 +10,9 @@ What it is: the front door of ``course_lib.kv``::
 ``serve`` starts the server in a background thread and returns it once it listens;
 leaving the ``with`` block (or ``server.close()``) stops it and closes every socket
 and thread it opened. ``MODELS`` names the models it can run on (see
-``course_lib.kv.models``); ``backend`` picks the poller of the reactor and asyncio
-models (``"epoll"``, ``"kqueue"``, ``"poll"``, ``"select"`` or ``"default"``).
+``course_lib.kv.models``); ``backend`` picks the poller of the models with an event
+loop: reactor, asyncio and coroutines (``"epoll"``, ``"kqueue"``, ``"poll"``, ``"select"``
+or ``"default"``).
 
 From a terminal (Ctrl-C stops it)::
 
@@ -63,7 +64,7 @@ def main(argv=None) -> int:
     parser.add_argument("--model", choices=MODELS, default="reactor")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=6380, help="0: any free port (default 6380)")
-    parser.add_argument("--backend", choices=BACKENDS, default="default", help="poller of reactor and asyncio")
+    parser.add_argument("--backend", choices=BACKENDS, default="default", help="poller of reactor, asyncio and coroutines")
     args = parser.parse_args(argv)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a polite kill stops it like Ctrl-C

@@ -9,7 +9,7 @@ few RESP3 types a reply needs after ``HELLO 3``):
   is incomplete waits inside the parser for the next ``feed``. Two request forms
   exist: *multibulk* ``*2\\r\\n$3\\r\\nGET\\r\\n$1\\r\\nk\\r\\n`` (what client libraries
   send) and *inline* ``GET k\\r\\n`` (what you type in telnet; ``redis-benchmark``'s
-  ``PING_INLINE``).
+  ``PING_INLINE``), whose line ``course_lib.inline.split_inline`` cuts into words.
 - A broken stream raises ``ProtocolError``: its ``reply`` is the exact error line
   redis-server sends before closing such a connection, and its ``commands`` are the
   complete commands that came before the fault (they still get their replies).
@@ -36,6 +36,9 @@ of clarity for speed, and the tests check that it agrees with the plain path.
 from __future__ import annotations
 
 import re
+from itertools import chain
+
+from course_lib.inline import split_inline
 
 __all__ = ["Parser", "ProtocolError", "Error", "encode", "parse_int",
            "MAX_BULK", "MAX_INLINE", "MAX_QUERY"]
@@ -92,86 +95,38 @@ def _c_char(byte: int) -> str:
     return " " if byte in b"\r\n" else chr(byte)  # Redis maps CR and LF to spaces in errors
 
 
-_SPACE = b" \t\n\v\f\r"  # C's isspace()
-_PLAIN = re.compile(rb"[^\"'\v\f]*")  # an inline line that bytes.split() cuts exactly as Redis does
-_HEX = re.compile(rb"[0-9a-fA-F]{2}")
-_ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
-
-
-def split_inline(line: bytes) -> list[bytes] | None:
-    """The arguments of an inline command (Redis's ``sdssplitargs``), or None for unbalanced quotes.
-
-    Words are separated by blanks; ``"..."`` understands ``\\n``, ``\\xHH`` and friends;
-    ``'...'`` only ``\\'``. A closing quote must be followed by a blank or the end.
-    """
-    if _PLAIN.fullmatch(line):
-        return line.split()
-    args, i, n = [], 0, len(line)
-    while True:
-        while i < n and line[i] in _SPACE:
-            i += 1
-        if i == n:
-            return args
-        word, quote = bytearray(), None
-        while True:
-            c = line[i] if i < n else None
-            if quote is None:
-                if c is None or c in b" \n\r\t":
-                    break
-                if c in b"\"'":
-                    quote = c
-                else:
-                    word.append(c)
-            elif c is None:
-                return None  # the line ended inside quotes
-            elif c == quote:
-                if i + 1 < n and line[i + 1] not in _SPACE:
-                    return None  # "abc"def
-                i += 1
-                break
-            elif c == 92 and quote == 34 and line[i + 1:i + 2] == b"x" and _HEX.fullmatch(line, i + 2, i + 4):
-                word.append(int(line[i + 2:i + 4], 16))
-                i += 3
-            elif c == 92 and quote == 34 and i + 1 < n:
-                i += 1
-                word.append(_ESCAPES.get(line[i], line[i]))
-            elif c == 92 and quote == 39 and line[i + 1:i + 2] == b"'":
-                i += 1
-                word.append(39)
-            else:
-                word.append(c)
-            i += 1
-        args.append(bytes(word))
-
-
-# Canonical short length lines, so the fast path checks a length with one lookup.
+# Canonical short length lines, so the fast path checks lengths with C-level lookups.
 _COUNTS = {b"*%d" % n: n for n in range(1, 1025)}
-_LENGTHS = {b"$%d" % n: n for n in range(4096)}
+_HEADERS = [b"$%d" % n for n in range(4096)]  # _HEADERS[n]: the length line of an n-byte argument
 
 
 def _fast_commands(buf: bytes):
-    """Complete multibulk commands at the start of ``buf`` whose arguments hold no CR/LF.
+    """Complete multibulk commands at the start of ``buf``, if no argument holds CR LF.
 
-    One ``split(b"\\r\\n")`` in C instead of a search per line: a command is taken
-    only if every length line is canonical and equals the length of the line after
-    it, which makes the result exactly what the plain path gives (the tests check
-    it). Returns (commands, bytes used); the plain path goes on from there.
+    One ``split(b"\\r\\n")`` in C instead of a search per line; the loop only walks from
+    one command's count line (``*3``) to the next. Then one comparison checks every
+    length line against the length of the line after it: if an argument held CR LF (or
+    was 4 KB or more) they differ, and nothing is taken here. So the result is exactly
+    what the plain path gives (the tests check it). Returns (commands, bytes used); the
+    plain path goes on from there.
     """
     lines = buf.split(b"\r\n")
-    last, i, out = len(lines) - 1, 0, []  # lines[last] is what follows the final CRLF
-    declared = [*map(_LENGTHS.get, lines)]  # the length a line announces, if it is "$<n>"
-    sizes = [*map(len, lines)]  # the length each line has
+    last, i, out, heads = len(lines) - 1, 0, [], []  # lines[last] is what follows the final CRLF
     count_of = _COUNTS.get
     while i < last:
         count = count_of(lines[i])
-        if count is None:
+        if count is None or i + 2 * count >= last:
             break
         end = i + 2 * count
-        if end >= last or declared[i + 1:end:2] != sizes[i + 2:end + 1:2]:
-            break
-        out.append(lines[i + 2:end + 1:2])
+        heads += lines[i + 1:end:2]  # its length lines...
+        out.append(lines[i + 2:end + 1:2])  # ...and its arguments
         i = end + 1
-    return out, len(buf) - sum(sizes[i:]) - 2 * (last - i)
+    try:
+        if heads != [*map(_HEADERS.__getitem__, map(len, chain.from_iterable(out)))]:
+            return [], 0
+    except IndexError:  # an argument of 4 KB or more
+        return [], 0
+    return out, len(buf) - sum(map(len, lines[i:])) - 2 * (last - i)
 
 
 class Parser:
@@ -208,7 +163,7 @@ class Parser:
             self._check_limits([])  # nothing new can complete: do not even look
             return []
         buf = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
-        fast = self.use_fast_path and self._args is None and self.max_bulk >= len(_LENGTHS)
+        fast = self.use_fast_path and self._args is None and self.max_bulk >= len(_HEADERS)
         commands, pos = _fast_commands(buf) if fast else ([], 0)
         pos = self._parse(buf, pos, commands)
         rest = buf[pos:]

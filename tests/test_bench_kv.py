@@ -15,10 +15,14 @@ def test_kv_benchmark_runs_in_tiny_mode():
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "kv.py"), "--tiny"],
                             capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-2000:]
-    for model in ("threads", "reactor", "asyncio"):
+    for model in ("threads", "reactor", "asyncio", "coroutines"):
         assert re.search(rf"^{model}\s+[\d,]+\s+[\d.]+", result.stdout, re.MULTILINE), result.stdout
+        assert re.search(rf"^{model}\s+requests/s [\d.]+x asyncio", result.stdout, re.MULTILINE), result.stdout
     assert re.search(r"ratio reactor / asyncio: \d+\.\d\dx", result.stdout), result.stdout
-    assert re.search(r"resident memory per idle connection: [\d,]+ bytes", result.stdout), result.stdout
+    for model in ("reactor", "coroutines"):
+        assert re.search(rf"^{model}\s+resident memory per idle connection: [\d,]+ bytes", result.stdout,
+                         re.MULTILINE), result.stdout
+    assert re.search(r"throughput: .* = \d+\.\d\dx", result.stdout), result.stdout
 
 
 def test_kv_benchmark_refuses_bad_arguments():

@@ -46,7 +46,7 @@ def wait_until(condition, timeout=10.0):
 
 
 def test_models_and_arguments():
-    assert set(MODELS) >= {"threads", "reactor", "asyncio"}
+    assert MODELS == ("threads", "reactor", "asyncio", "coroutines")
     with pytest.raises(ValueError, match="model must be one of"):
         serve(model="fibers")
     with pytest.raises(ValueError, match="backend must be one of"):
@@ -211,6 +211,19 @@ def test_a_thousand_clients_at_once(server):
     assert wait_until(lambda: server.connections() == 0)
 
 
+def test_coroutines_model_runs_a_task_per_connection():
+    with serve(model="coroutines") as running:
+        socks = [socket.create_connection(running.address, timeout=10) for _ in range(5)]
+        try:
+            assert wait_until(lambda: running.connections() == 5)
+            assert len(running.tasks) == 1 + 5  # the acceptor, and one task per client
+        finally:
+            for s in socks:
+                s.close()
+        assert wait_until(lambda: len(running.tasks) == 1 and running.connections() == 0)
+        assert running.errors == []
+
+
 @pytest.mark.parametrize("model", MODELS)
 def test_stopping_leaks_no_thread_and_no_socket(model):
     def open_fds():
@@ -228,7 +241,7 @@ def test_stopping_leaks_no_thread_and_no_socket(model):
 
 
 @pytest.mark.parametrize("backend", ["select", "poll", "epoll", "kqueue"])
-@pytest.mark.parametrize("model", ["reactor", "asyncio"])
+@pytest.mark.parametrize("model", ["reactor", "asyncio", "coroutines"])
 def test_every_backend(model, backend):
     import select
     if not hasattr(select, backend):

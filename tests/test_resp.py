@@ -116,6 +116,17 @@ def test_fast_path_agrees_on_valid_streams_cut_anywhere(commands, data):
     assert Parser().feed(stream) == slow.feed(stream)
 
 
+@settings(max_examples=100)
+@given(st.lists(st.lists(st.sampled_from([b"GET", b"x" * 4095, b"y" * 4096, b"z\r\n" * 2000, b"a\r\nb", b""]),
+                         min_size=1, max_size=3), min_size=1, max_size=6), st.data())
+def test_fast_path_leaves_long_values_and_crlf_inside_values_to_the_plain_path(commands, data):
+    stream = b"".join(map(multibulk, commands))
+    stream = stream[:data.draw(st.integers(0, len(stream)))]
+    slow = Parser()
+    slow.use_fast_path = False
+    assert Parser().feed(stream) == slow.feed(stream)
+
+
 # -- limits and errors: redis-server's texts ----------------------------------------------
 @pytest.mark.parametrize("data, reply", [
     (b"*1\r\n$-1\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),

@@ -1,12 +1,14 @@
 """The chapter 07 key-value server, in small modules (read them in this order).
 
 - ``course_lib.resp``: the Redis protocol, bytes <-> commands and replies;
+- ``course_lib.inline``: how a typed (inline) command line is cut into words;
 - ``course_lib.kv.db``: the keyspace, with expiry on the loop's timers;
 - ``course_lib.kv.commands``: the command table and the string commands;
 - ``course_lib.kv.keyspace``: the commands about keys, deadlines (TTL) and lists;
 - ``course_lib.kv.client``: one connection's state and the dispatcher, without any I/O;
 - ``course_lib.kv.protocol``: one connection on asyncio's callbacks, with backpressure;
-- ``course_lib.kv.models``: the same server on threads, on the course reactor, on asyncio;
+- ``course_lib.kv.models``: the same server on threads, the course reactor, asyncio, coroutines;
+- ``course_lib.kv.timerthread``: timers for the threads model, which has no loop;
 - ``course_lib.kvserver``: ``serve(model=...)`` and ``python -m course_lib.kvserver``.
 
 What it is not: Redis. It speaks enough of its protocol for ``redis-cli``,

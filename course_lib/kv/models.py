@@ -1,4 +1,4 @@
-"""The same key-value server, three ways of waiting: threads, the course reactor, asyncio.
+"""The same key-value server, four ways of waiting: threads, the reactor, asyncio, coroutines.
 
 What it is: each model takes bytes from sockets and hands them to a ``Client``
 (``course_lib.kv.client``), which does everything else. Only the waiting differs:
@@ -11,6 +11,10 @@ What it is: each model takes bytes from sockets and hands them to a ``Client``
   course ``Loop``, with the poller you name: epoll, kqueue, poll or select), one
   thread for every connection.
 - ``AsyncioModel``: an asyncio ``Protocol`` on an asyncio loop (with the same poller).
+- ``CoroutinesModel``: chapter 06's coroutines on the course ``Loop``: one task per
+  connection, whose code reads like the threads model's (``await loop.sock_recv``,
+  ``await loop.sock_sendall``). Backpressure is the ``await`` on ``sock_sendall``:
+  while a client does not read, its task waits there and reads nothing more.
 
 The reactor and asyncio run the *same* protocol class, ``KVProtocol``
 (``course_lib.kv.protocol``): the course reactor has asyncio's callback names.
@@ -18,11 +22,10 @@ The reactor and asyncio run the *same* protocol class, ``KVProtocol``
 Each model has ``start()`` (returns the address once it listens, serving in a
 background thread), ``close()`` (stops, closes every socket, joins its threads)
 and ``connections()``. A new model plugs in by subclassing ``Model`` and adding
-itself to ``MODEL_CLASSES`` (the coroutines of chapter 06: accept and serve each client
-in a task, ``await loop.sock_recv``, the same ``Client``).
+itself to ``MODEL_CLASSES``.
 
-What it is not: production code (no TLS, no auth, no persistence), or tuned:
-the reactor's limits are measured and explained in ``benchmarks/kv.py``.
+What it is not: production code (no TLS, no auth, no persistence). Its speed is
+measured, model by model, against redis-server by ``benchmarks/kv.py``.
 """
 
 from __future__ import annotations
@@ -36,9 +39,11 @@ from course_lib import validate
 from course_lib.kv.client import Client, ServerState
 from course_lib.kv.db import Database
 from course_lib.kv.protocol import HIGH_WATER, FlowTransport, KVProtocol
-from course_lib.reactor import LoopThread, Server
+from course_lib.kv.timerthread import TimerThread
+from course_lib.reactor import READ_SIZE, LoopThread, Server
+from course_lib.tasks import gather, sleep
 
-__all__ = ["MODEL_CLASSES", "Model", "ThreadsModel", "ReactorModel", "AsyncioModel", "BACKENDS"]
+__all__ = ["MODEL_CLASSES", "Model", "ThreadsModel", "ReactorModel", "AsyncioModel", "CoroutinesModel", "BACKENDS"]
 
 BACKENDS = ("default", "epoll", "kqueue", "poll", "select")
 
@@ -153,7 +158,7 @@ class ThreadsModel(Model):
 
     def start(self):
         self.lock = threading.Lock()
-        self.timers = _TimerThread(self.lock)
+        self.timers = TimerThread(self.lock)
         self._state(self.timers.clock, self.timers.call_at)
         self.listener = socket.create_server((self.host, self.port), backlog=1024)
         self.address = self.listener.getsockname()[:2]
@@ -224,58 +229,69 @@ class ThreadsModel(Model):
         self.wake_w.close()
 
 
-class _TimerThread:
-    """``call_at`` for the threads model: one thread sleeps until the next deadline.
-    Callbacks run holding the database lock; ``call_at`` is called holding it."""
+class CoroutinesModel(Model):
+    name = "coroutines"
 
-    def __init__(self, lock):
-        import heapq
-        import time
+    def start(self):
+        from course_lib.loop import Loop
 
-        self.clock, self._heap, self._heapq = time.monotonic, [], heapq
-        self._cond, self._running, self._seq, self._compact_at = threading.Condition(lock), True, 0, 1024
-        self._thread = threading.Thread(target=self._main, name="kv-timers", daemon=True)
+        self.loop, self.tasks, self.errors = Loop(poller=self.backend), set(), []
+        try:
+            self._state(self.loop.time, self.loop.call_at)
+            self.listener = socket.create_server((self.host, self.port), backlog=1024)
+        except BaseException:
+            self.loop.close()
+            raise
+        self.listener.setblocking(False)
+        self.address = self.listener.getsockname()[:2]
+        self._spawn(self._accept())
+        self.thread = LoopThread(self.loop).start()
+        return self.address
 
-    def call_at(self, when: float, fn, *args):
-        handle = _Cancellable()
-        self._seq += 1
-        self._heapq.heappush(self._heap, (when, self._seq, handle, fn, args))
-        if len(self._heap) >= self._compact_at:  # forget cancelled timers, as the loops do
-            self._heap[:] = [entry for entry in self._heap if not entry[2].cancelled]
-            self._heapq.heapify(self._heap)
-            self._compact_at = max(1024, 2 * len(self._heap))
-        self._cond.notify()
-        return handle
+    def _spawn(self, coro) -> None:
+        task = self.loop.create_task(coro)
+        self.tasks.add(task)  # the loop holds tasks weakly, as asyncio does: we keep them
+        task.add_done_callback(self.tasks.discard)
 
-    def _main(self) -> None:
-        with self._cond:
-            while self._running:
-                while self._heap and self._heap[0][2].cancelled:
-                    self._heapq.heappop(self._heap)
-                if self._heap and self._heap[0][0] <= self.clock():
-                    _, _, handle, fn, args = self._heapq.heappop(self._heap)
-                    fn(*args)
-                else:
-                    self._cond.wait(self._heap[0][0] - self.clock() if self._heap else None)
+    async def _accept(self) -> None:
+        while True:
+            try:
+                sock, _ = await self.loop.sock_accept(self.listener)
+            except OSError as exc:  # EMFILE: out of descriptors; wait a little, then try again
+                self.errors.append(exc)
+                await sleep(0.1)
+                continue
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._spawn(self._serve(sock))
 
-    def start(self) -> None:
-        self._thread.start()
+    async def _serve(self, sock) -> None:
+        loop, client = self.loop, Client(self.state)
+        self.state.connected += 1
+        try:
+            while not client.closing:
+                data = await loop.sock_recv(sock, READ_SIZE)
+                if not data:
+                    break
+                client.feed(data)
+                while client.waiting:  # waits while the peer does not read: backpressure
+                    await loop.sock_sendall(sock, client.run(HIGH_WATER))
+        except OSError:
+            pass  # the peer vanished
+        except Exception as exc:  # a bug: drop this connection, keep serving the others
+            self.errors.append(exc)
+        finally:
+            self.state.connected -= 1
+            sock.close()
 
-    def stop(self) -> None:
-        with self._cond:
-            self._running = False
-            self._cond.notify()
-        self._thread.join()
+    def close(self) -> None:
+        self.thread.stop()
+        tasks = list(self.tasks)
+        for task in tasks:
+            task.cancel()  # each task closes its socket on its way out
+        if tasks:
+            self.loop.run_until_complete(gather(*tasks, return_exceptions=True))
+        self.listener.close()
+        self.loop.close()
 
 
-class _Cancellable:
-    __slots__ = ("cancelled",)
-
-    def __init__(self):
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
-MODEL_CLASSES = {model.name: model for model in (ThreadsModel, ReactorModel, AsyncioModel)}
+MODEL_CLASSES = {model.name: model for model in (ThreadsModel, ReactorModel, AsyncioModel, CoroutinesModel)}
