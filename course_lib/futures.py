@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 
+from course_lib import validate
+
 __all__ = ["Future", "PENDING", "CANCELLED", "FINISHED"]
 
 PENDING, CANCELLED, FINISHED = "PENDING", "CANCELLED", "FINISHED"  # asyncio's three states
@@ -90,10 +92,11 @@ class Future:
 
     def add_done_callback(self, fn, *, context=None) -> None:
         """Call ``fn(future)`` through ``loop.call_soon`` once the future is done (at once if it is)."""
+        validate.callback(fn)
         if context is None:
             context = contextvars.copy_context()
         if self._state != PENDING:
-            self._loop.call_soon(fn, self, context=context)
+            self._loop._call_soon(fn, (self,), context)
         else:
             self._callbacks.append((fn, context))
 
@@ -106,7 +109,7 @@ class Future:
     def _schedule_callbacks(self) -> None:
         callbacks, self._callbacks = self._callbacks, []
         for fn, context in callbacks:
-            self._loop.call_soon(fn, self, context=context)
+            self._loop._call_soon(fn, (self,), context)  # fn was looked at in add_done_callback
 
     def _check_pending(self) -> None:
         if self._state != PENDING:

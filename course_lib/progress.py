@@ -8,6 +8,11 @@ Where the file lives: ``$EDP_PROGRESS_FILE`` if set (an empty value switches
 recording off, as the grader and the tests do), else
 ``~/.event-driven-python/progress.json``.
 
+Solutions do not count: a check that passes in a notebook of the ``solutions/`` folder is not
+recorded (``solution_notebook()``), so running a worked solution ticks nothing. The notebook is
+the one the kernel was started for: JupyterLab and Notebook 7 (jupyter_server 2) put its path in
+the kernel's environment as ``JPY_SESSION_NAME``; VS Code names it in ``__vsc_ipynb_file__``.
+
 What it is not: a grade. Grading runs the checks afresh (``python -m course_lib.grade``).
 """
 
@@ -20,7 +25,7 @@ from pathlib import Path
 
 from course_lib import registry
 
-__all__ = ["record", "passed", "show", "reset"]
+__all__ = ["record", "passed", "show", "reset", "notebook", "solution_notebook"]
 
 
 def _path() -> Path | None:
@@ -28,6 +33,26 @@ def _path() -> Path | None:
     if value is None:
         return Path.home() / ".event-driven-python" / "progress.json"
     return Path(value) if value else None
+
+
+def notebook() -> str | None:
+    """The path of the notebook this kernel runs, when the front end says (else None)."""
+    name = os.environ.get("JPY_SESSION_NAME")
+    if name:
+        return name
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    name = shell.user_ns.get("__vsc_ipynb_file__") if shell is not None else None
+    return name if isinstance(name, str) and name else None
+
+
+def solution_notebook() -> bool:
+    """True when this kernel runs a notebook of a ``solutions/`` folder: its passes are not yours."""
+    name = notebook()
+    return name is not None and Path(name.replace("\\", "/")).parent.name == "solutions"
 
 
 def passed() -> dict[str, str]:
@@ -41,16 +66,18 @@ def passed() -> dict[str, str]:
         return {}
 
 
-def record(exercise_id: str) -> None:
+def record(exercise_id: str) -> bool:
+    """Note that ``exercise_id`` passed; False when nothing was recorded (recording off, a solution)."""
     path = _path()
-    if path is None:
-        return
+    if path is None or solution_notebook():
+        return False
     done = passed()
     if exercise_id in done:
-        return
+        return True
     done[exercise_id] = time.strftime("%Y-%m-%d %H:%M")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(done, indent=1, sort_keys=True))
+    return True
 
 
 def reset() -> None:

@@ -16,7 +16,9 @@ the thread interleaving explorer, the level/edge-triggered demo)::
 - ``build(factory, previous)``: a fresh steppable from a zero-argument ``factory``;
 - ``snapshot(obj)``: ``obj.snapshot()``, checked to be a dict;
 - ``deterministic(obj)``: may a replay of ``obj`` be trusted to reach the same state?
-- ``close(obj)``: close ``obj`` if it can be closed.
+- ``close(obj)``: close ``obj`` if it can be closed;
+- ``replay(factory, max_steps)``: a fresh run from ``factory`` taken to its end, as a ``Run``
+  (the lines its steps said, the snapshots, the timeline): what a Stepper's static copy shows.
 
 What it is not: a base class. Nothing inherits from anything here; a steppable only
 needs the names above.
@@ -24,9 +26,12 @@ needs the names above.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import io
+from dataclasses import dataclass, field
 
-__all__ = ["missing", "check", "build", "snapshot", "deterministic", "close"]
+__all__ = ["missing", "check", "build", "snapshot", "deterministic", "close", "replay", "Run"]
 
 PROTOCOL = ("step", "done", "snapshot")
 _SEE = "(see 'The steppable protocol' in docs/DEVELOPING.md)"
@@ -82,3 +87,42 @@ def close(obj) -> None:
     closer = getattr(obj, "close", None)
     if callable(closer):
         closer()
+
+
+@dataclass
+class Run:
+    """A whole run: ``lines[i]`` is what step i+1 said, ``snapshots[i]`` the state after i steps."""
+
+    lines: list = field(default_factory=list)
+    snapshots: list = field(default_factory=list)
+    obj: object = None       # the steppable, at the end of the run (closed)
+    timeline: object = None  # its timeline() at the end, if it has one
+    done: bool = False       # whether it reached its end (read before it was closed)
+    stopped: str = ""        # why the run ended before ``done`` ("" when it reached the end)
+
+
+def replay(factory, max_steps: int) -> Run:
+    """Build a fresh steppable with ``factory`` and step it until done, at most ``max_steps`` times.
+
+    What its callbacks print is swallowed (the replay is not the run the reader watches), and a
+    step that raises ends the run with the reason in ``stopped``.
+    """
+    run = Run()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        run.obj = build(factory)
+        try:
+            run.snapshots.append(snapshot(run.obj))
+            while not run.obj.done:
+                if len(run.lines) >= max_steps:
+                    run.stopped = f"stopped after {max_steps} steps (max_steps)"
+                    break
+                run.lines.append(str(run.obj.step()))
+                run.snapshots.append(snapshot(run.obj))
+        except Exception as exc:  # shown in the copy: the reader learns the run broke, and where
+            run.stopped = f"step {len(run.lines) + 1} raised {type(exc).__name__}: {exc}"
+        finally:
+            timeline = getattr(run.obj, "timeline", None)
+            run.timeline = timeline() if callable(timeline) else None
+            run.done = bool(run.obj.done)
+            close(run.obj)
+    return run

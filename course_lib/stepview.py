@@ -6,12 +6,17 @@ puts into its ``ipywidgets.HTML`` views::
     render_state(snapshot)          # the clock, then one box per section of the snapshot
     render_line(text)               # what the last step did
     render_status(n, done, running) # "step 3 · done" beside the buttons
-    render_static(title, line, state, timeline)  # the copy left in the display bundle
+    render_static(title, lines, state, timeline, done=..., note=...)  # the copy left in the display bundle
 
 A snapshot section that is a list of dicts or a dict of dicts becomes a table with a
 column per key; other lists and dicts become rows; known sections get a title
 (``"ready"`` is "ready queue (first runs first)"); stray scalars share one line at the
 bottom. The timeline picture is ``course_lib.timeline.render_timeline_svg``.
+
+The static copy is what a reader sees where no kernel runs (GitHub, nbviewer, a website): the
+whole run, not step 0. A collapsed ``<details>`` transcript holds one line per step, worded as the
+status line words it (``step 3: ran greet()``), then the final picture: state and timeline at the
+end. A run that cannot be replayed (real I/O) gives no lines, and ``note`` says why.
 
 Why HTML and not matplotlib: one click costs a few milliseconds to redraw, where a
 matplotlib figure costs tens. The output is deterministic text (no widget ids, no
@@ -25,7 +30,7 @@ from __future__ import annotations
 
 import html
 
-__all__ = ["render_state", "render_line", "render_status", "render_title", "render_static"]
+__all__ = ["render_state", "render_line", "render_status", "render_title", "render_static", "step_line"]
 
 _TITLES = {
     "ready": "ready queue (first runs first)", "timers": "timers (heap order)",
@@ -113,6 +118,28 @@ def render_title(title: str | None) -> str:
     return f"<div><b>{_esc(title)}</b></div>" if title else ""
 
 
-def render_static(title: str, line: str, state: str, timeline: str) -> str:
-    """The static copy: the title, last line, state view and timeline (already HTML) in one block."""
-    return f"<div class='edp-stepper-static' style='font-family:sans-serif'>{title}{line}{state}{timeline}</div>"
+def step_line(n: int, line: str) -> str:
+    """How the status line words step ``n``: ``"step 3: ran greet()"``."""
+    return f"step {n}: {line}"
+
+
+def render_static(title: str, lines: list[str], state: str, timeline: str, *, done: bool = True,
+                  note: str = "") -> str:
+    """The static copy: the title, the transcript (``lines``, one per step, in a collapsed
+    ``<details>``), then the final state view and timeline (already HTML), and ``note`` if any."""
+    n = len(lines)
+    where = f"after step {n}" + (" · done" if done else "")
+    parts = [title]
+    if lines:
+        rows = "".join(f"<div class='edp-stepper-step'>{_esc(step_line(i, line))}</div>"
+                       for i, line in enumerate(lines, 1))
+        parts.append(f"<details class='edp-stepper-transcript'><summary>the whole run, step by step "
+                     f"({n} step{'s' if n != 1 else ''}): click to open</summary>"
+                     f"<div style='font-family:monospace;font-size:12px;line-height:1.4;margin:4px 0 6px 12px'>"
+                     f"{rows}</div></details>")
+    if note:
+        parts.append(f"<div class='edp-stepper-note' style='font-size:12px;color:#555'>{_esc(note)}</div>")
+    parts.append(f"<div class='edp-stepper-final'><div style='margin:4px 0'><b>{_esc(where)}</b></div>"
+                 f"{state}{timeline}</div>")
+    return (f"<div class='edp-stepper-static' data-steps='{n}' style='font-family:sans-serif'>"
+            f"{''.join(parts)}</div>")

@@ -29,7 +29,9 @@ import contextvars
 import itertools
 import types
 
-from course_lib.futures import Future
+from course_lib.futures import PENDING, Future
+
+_enter_task, _leave_task = asyncio.tasks._enter_task, asyncio.tasks._leave_task  # so current_task() finds ours
 
 __all__ = ["Future", "Task", "sleep", "gather", "wait_for", "ensure_future"]
 
@@ -50,7 +52,7 @@ class Task(Future):
         self._fut_waiter = None  # the future this task waits for between two steps
         self._must_cancel = False  # cancel() came while no future could carry it: throw at the next step
         self._num_cancels_requested = 0
-        self._loop.call_soon(self._step, context=self._context)  # the first step runs soon
+        self._loop._call_soon(self._step, (), self._context)  # the first step runs soon
         asyncio.tasks._register_task(self)  # so asyncio.all_tasks() sees it
 
     def get_coro(self):
@@ -85,14 +87,14 @@ class Task(Future):
 
     def _step(self, exc=None) -> None:
         """Run the coroutine to its next ``await`` of a pending future (or to its end)."""
-        if self.done():
+        if self._state != PENDING:
             raise asyncio.InvalidStateError(f"_step(): already done: {self!r}")
         if self._must_cancel:
             if not isinstance(exc, asyncio.CancelledError):
                 exc = self._make_cancelled_error()
             self._must_cancel = False
         self._fut_waiter = None
-        asyncio.tasks._enter_task(self._loop, self)  # asyncio.current_task() is this task now
+        _enter_task(self._loop, self)  # asyncio.current_task() is this task now
         try:
             result = self._coro.send(None) if exc is None else self._coro.throw(exc)
         except StopIteration as stop:  # the coroutine returned
@@ -112,10 +114,13 @@ class Task(Future):
         else:
             self._wait_for(result)
         finally:
-            asyncio.tasks._leave_task(self._loop, self)
+            _leave_task(self._loop, self)
 
     def _wait_for(self, result) -> None:
         """The coroutine handed us ``result`` (what `await` yielded): arrange the next step."""
+        if result is None:  # a bare `yield` (sleep(0)): step again in the next iteration
+            self._loop._call_soon(self._step, (), self._context)
+            return
         blocking = getattr(result, "_asyncio_future_blocking", None)
         if blocking and result.get_loop() is self._loop and result is not self:
             result._asyncio_future_blocking = False
@@ -123,8 +128,6 @@ class Task(Future):
             self._fut_waiter = result
             if self._must_cancel and self._fut_waiter.cancel(msg=self._cancel_message):
                 self._must_cancel = False
-        elif result is None:  # a bare `yield` (sleep(0)): step again in the next iteration
-            self._loop.call_soon(self._step, context=self._context)
         else:
             if blocking is None:
                 problem = f"Task got bad yield: {result!r} (await futures or coroutines, do not yield values)"
@@ -134,7 +137,7 @@ class Task(Future):
                 problem = f"Task {self!r} got Future {result!r} attached to a different loop"
             else:
                 problem = f"yield was used instead of yield from in task {self!r} with {result!r}"
-            self._loop.call_soon(self._step, RuntimeError(problem), context=self._context)
+            self._loop._call_soon(self._step, (RuntimeError(problem),), self._context)
 
     def _wakeup(self, future) -> None:
         """The awaited future is done: resume the coroutine with its result (or its exception)."""

@@ -24,20 +24,14 @@ loop), so the next click still reaches the kernel and pauses it. Without a runni
 (plain Python, tests), Run runs to the end at once. A step that blocks (a real loop waiting for
 I/O with no timer due) blocks the kernel for as long as it waits.
 
-The Stepper is a controller: buttons, history, replay and the Run timer. The HTML it shows
-comes from ``course_lib.stepview`` (state view, status line) and ``course_lib.timeline`` (the
-timeline as an inline SVG, in ``plot_timeline``'s style table; the last step outlined in red, a
-dashed line at the clock).
+The Stepper is a controller: buttons, history, replay and the Run timer. The HTML it shows comes
+from ``course_lib.stepview`` and ``course_lib.timeline`` (an inline SVG; the last step in red).
 
-The static picture left behind: displaying a Stepper gives the widget view *and*, in the same
-display bundle, a ``text/html`` copy of what it shows. JupyterLab with a kernel shows the widget.
-A notebook saved *without* widget state (JupyterLab's default) shows the copy in nbconvert's HTML,
-nbviewer and other viewers; one saved *with* it (nbclient, so ``tools/run_notebook.py``) shows the
-widget as last drawn, buttons inert (nbconvert's page loads the renderer from a CDN: offline,
-nothing). A separate static figure would show the picture twice in every live session, so the
-copy rides in the bundle. It is deterministic text (no widget ids, no times): nbval compares it.
-One limit: JupyterLab opening a notebook saved without widget state, and not running it, shows
-ipywidgets' "model not found" placeholder instead of the copy.
+The static copy: the display bundle holds, next to the widget view, a ``text/html`` copy that
+teaches without a kernel (GitHub, nbviewer, a website, and stored notebooks, whose dead widget views
+the build drops): a fresh run from the factory replayed to its end (``steppable.replay``, at most
+``max_steps``) as a collapsed step-by-step transcript, then the final state and timeline. A run that
+cannot be replayed (real I/O, no factory) shows its state as it is and says why. Deterministic text.
 
 What it is not: a debugger, or a scheduler. It never changes what the steppable does; it only
 calls ``step()`` and reads ``snapshot()`` and ``timeline()``.
@@ -48,7 +42,7 @@ from __future__ import annotations
 import asyncio
 
 from course_lib import steppable, validate
-from course_lib.stepview import render_line, render_state, render_static, render_status, render_title
+from course_lib.stepview import render_line, render_state, render_static, render_status, render_title, step_line
 from course_lib.timeline import render_timeline_svg
 
 __all__ = ["Stepper"]
@@ -76,6 +70,7 @@ class Stepper:
         self._obj = steppable.build(self._factory) if self._factory else steppable.check(obj)
         self._handle = None
         self._aloop = self._running_loop()
+        self._static = None  # the static copy, made the first time it is asked for
         self.reset_button = w.Button(description="Reset", tooltip="build a fresh run from the start")
         self.back_button = w.Button(description="Back", tooltip="replay the run to the previous step")
         self.step_button = w.Button(description="Step", button_style="primary", tooltip="one event")
@@ -244,24 +239,29 @@ class Stepper:
         return tl_fn().segments if callable(tl_fn) else None
 
     def _timeline_html(self, stepped: bool) -> str:
-        clock = self.state.get("clock")
-        clock = clock - self._clock0 if isinstance(clock, (int, float)) else None
         tl_fn = getattr(self._obj, "timeline", None)
-        if callable(tl_fn):
-            tl = tl_fn()
+        tl = tl_fn() if callable(tl_fn) else None
+        if tl is not None:
             segs = set(tl.segments)
             if stepped:
                 self._new = segs - self._seen
             self._seen = segs
-            return render_timeline_svg(tl, clock=clock, new=self._new)
-        points = [(i, s.get("clock", i)) for i, s in enumerate(self._snapshots[1:])]
+        return self._draw(tl, self._snapshots, self._new)
+
+    def _draw(self, tl, snapshots, new=()) -> str:
+        """The timeline at the last of ``snapshots``: ``tl`` if the steppable has one, else the clock per step."""
+        clock = snapshots[-1].get("clock")
+        clock = clock - self._clock0 if isinstance(clock, (int, float)) else None
+        if tl is not None:
+            return render_timeline_svg(tl, clock=clock, new=new)
+        points = [(i, s.get("clock", i)) for i, s in enumerate(snapshots[1:])]
         return render_timeline_svg(None, clock=clock, points=points)
 
     def _refresh(self, line, stepped=False):
         n, done, running = len(self._history), self.done, self.running
         if line is not None:
-            prefix = f"step {n}: " if n and not line.startswith(("back", "⚠", "done")) else ""
-            self._line = prefix + line
+            plain = not n or line.startswith(("back", "⚠", "done"))
+            self._line = line if plain else step_line(n, line)
             self.last_line.value = render_line(self._line)
             self.state_view.value = render_state(self.state)
             self.timeline_view.value = self._timeline_html(stepped)
@@ -273,15 +273,25 @@ class Stepper:
         self.status.value = render_status(n, done, running)
 
     def static_html(self) -> str:
-        """The state view and timeline as one HTML string (the picture left in exported notebooks)."""
-        return render_static(self._title, self.last_line.value, self.state_view.value, self.timeline_view.value)
+        """The copy left in exported notebooks (see the module docstring); a deterministic run is replayed once."""
+        if self.replayable and self._static is None:
+            run = steppable.replay(self._factory, self.max_steps)
+            self._static = render_static(self._title, run.lines, render_state(run.snapshots[-1]),
+                                         self._draw(run.timeline, run.snapshots), done=run.done,
+                                         note=f"The replay {run.stopped}." if run.stopped else "")
+        return self._static if self.replayable else self._as_it_is()
+
+    def _as_it_is(self) -> str:
+        why = ("it waits for real I/O, so a replay could differ" if self._factory is not None
+               else "it was given a steppable, not a function that builds one, so it cannot be replayed")
+        return render_static(self._title, self._history, self.state_view.value, self.timeline_view.value,
+                             done=self.done, note=f"No transcript of the whole run: {why}. This is its state "
+                             f"when the notebook ran; run the notebook to step it.")
 
     def _repr_mimebundle_(self, **kwargs):
-        data = self.widget._repr_mimebundle_(**kwargs)
         done = ", done" if self.done else ""
-        data["text/plain"] = f"Stepper({type(self._obj).__name__}, step {len(self._history)}{done})"
-        data["text/html"] = self.static_html()
-        return data
+        return {**self.widget._repr_mimebundle_(**kwargs), "text/html": self.static_html(),
+                "text/plain": f"Stepper({type(self._obj).__name__}, step {len(self._history)}{done})"}
 
     def __repr__(self) -> str:
         return f"<Stepper over {type(self._obj).__name__}: step {len(self._history)}{', done' if self.done else ''}>"

@@ -7,6 +7,8 @@ import pytest
 
 from course_lib.check import CheckFailed, check
 from notebook_code import definitions
+import select
+import socket
 
 CELLS = ("setup", "recv_exactly_answer", "busy_poll_demo", "wait_for_data_answer", "io_models_answer")
 SOL = definitions("solutions/02_blocking_io", *CELLS)     # the notebook's given code and its answers
@@ -196,3 +198,149 @@ def test_checks_leave_no_threads_or_servers():
         check("02.wait_for_data", busy_poll)
     time.sleep(0.2)
     assert {t for t in threading.enumerate() if t.is_alive()} <= before
+
+
+# --------------------------------------------------------------------------- more wrong answers, as students write them
+
+def recv_exactly_off_by_one(sock, n):
+    data = b""
+    while len(data) <= n:  # one turn too many: asks recv for 0 bytes, gets b""
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise EOFError("closed")
+        data += chunk
+    return data
+
+
+def recv_exactly_asks_for_n_each_time(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n)
+        if not chunk:
+            raise EOFError("closed")
+        data += chunk
+    return data
+
+
+def recv_exactly_returns_text(sock, n):
+    return SOL.recv_exactly(sock, n).decode("latin-1")
+
+
+def recv_exactly_eof_only_if_nothing(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            if not data:
+                raise EOFError("nothing came")
+            break
+        data += chunk
+    return data
+
+
+def recv_exactly_waitall(sock, n):  # a valid alternative: the kernel collects the n bytes
+    data = sock.recv(n, socket.MSG_WAITALL) if n else b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise EOFError(f"{len(data)} of {n}")
+        data += chunk
+    return data
+
+
+def recv_exactly_into(sock, n):  # a valid alternative: recv_into a preallocated buffer
+    buffer = bytearray(n)
+    view, got = memoryview(buffer), 0
+    while got < n:
+        k = sock.recv_into(view[got:], n - got)
+        if k == 0:
+            raise EOFError(f"{got} of {n}")
+        got += k
+    return bytes(buffer)
+
+
+@pytest.mark.parametrize("function, words", [
+    (recv_exactly_off_by_one, "stop as soon as you have n bytes"),
+    (recv_exactly_asks_for_n_each_time, "n - len(data)"),
+    (recv_exactly_returns_text, "must return bytes"),
+    (recv_exactly_eof_only_if_nothing, "raise EOFError"),
+])
+def test_recv_exactly_rejects_more_wrong_answers(function, words):
+    assert words in _hint("02.recv_exactly", function)
+
+
+@pytest.mark.parametrize("function", [recv_exactly_waitall, recv_exactly_into])
+def test_recv_exactly_accepts_alternatives(function):
+    check("02.recv_exactly", function)
+
+
+def wait_fixed_sleep(sock):  # outlasts a fixed delay: the data is there when it wakes up
+    time.sleep(1.2)
+    return sock.recv(4096)
+
+
+def wait_napping_half_seconds(sock):
+    while True:
+        try:
+            return sock.recv(4096)
+        except BlockingIOError:
+            time.sleep(0.5)
+
+
+def wait_select_then_one_byte(sock):
+    select.select([sock], [], [])
+    return sock.recv(1)
+
+
+def wait_with_own_timeout(sock):
+    sock.settimeout(0.5)
+    return sock.recv(4096)
+
+
+def wait_select_without_timeout_busy(sock):
+    while not select.select([sock], [], [], 0)[0]:  # asks the kernel, and does not let it wait
+        pass
+    return sock.recv(4096)
+
+
+def wait_select_in_steps(sock):  # a valid alternative: select with a timeout, in a loop
+    while not select.select([sock], [], [], 0.1)[0]:
+        pass
+    return sock.recv(4096)
+
+
+def wait_try_then_select(sock):  # a valid alternative: what asyncio's sock_recv does
+    try:
+        return sock.recv(4096)
+    except BlockingIOError:
+        select.select([sock], [], [])
+        return sock.recv(4096)
+
+
+@pytest.mark.parametrize("function, words", [
+    (wait_fixed_sleep, "don't sleep for a fixed time"),
+    (wait_napping_half_seconds, "that is polling"),
+    (wait_select_then_one_byte, "up to 4096 bytes"),
+    (wait_with_own_timeout, "no time limit of your own"),
+    (wait_select_without_timeout_busy, "CPU"),
+])
+def test_wait_for_data_rejects_more_wrong_answers(function, words):
+    assert words in _hint("02.wait_for_data", function)
+
+
+@pytest.mark.parametrize("function", [wait_select_in_steps, wait_try_then_select])
+def test_wait_for_data_accepts_alternatives(function):
+    check("02.wait_for_data", function)
+
+
+@pytest.mark.parametrize("answers, words", [
+    ({**RIGHT, "G": "multiplexing"}, "G:"),        # completion ports: the kernel copies too
+    ({**RIGHT, "B": "blocking"}, "B:"),            # the socket never makes the thread wait
+    ({**RIGHT, "D": "asynchronous"}, "D:"),        # a signal says "ready", the program still copies
+])
+def test_io_models_rejects_more_wrong_answers(answers, words):
+    assert words in _hint("02.io_models", lambda: answers)
+
+
+def test_io_models_accepts_a_tuple_free_spelling():
+    check("02.io_models", lambda: {k: v.upper().replace("-", "_") for k, v in RIGHT.items()})

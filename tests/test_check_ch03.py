@@ -206,3 +206,177 @@ def test_pool_fetch_gives_up_on_a_hanging_function(monkeypatch):
     start = time.monotonic()
     hint = failure("03.pool_fetch", lambda address, lines, n: time.sleep(3))
     assert "did not return" in hint and time.monotonic() - start < 3
+
+
+# --------------------------------------------------------------------------- more wrong answers, as students write them
+
+def transfer_releases_before_last_store(src, dst, amount):
+    b = body(src, dst, amount)
+    return ["acquire bank"] + b[:5] + ["release bank", b[5]]
+
+
+def transfer_lock_per_source(src, dst, amount):  # a lock, but not the same one in both threads
+    return [f"acquire bank_{src}"] + body(src, dst, amount) + [f"release bank_{src}"]
+
+
+def transfer_acquires_twice(src, dst, amount):  # as if the lock were re-entrant
+    return ["acquire bank", "acquire bank"] + body(src, dst, amount) + ["release bank", "release bank"]
+
+
+def transfer_credit_first(src, dst, amount):  # a valid alternative: the other half first
+    b = body(src, dst, amount)
+    return ["acquire bank"] + b[3:] + b[:3] + ["release bank"]
+
+
+@pytest.mark.parametrize("function, words", [
+    (transfer_releases_before_last_store, ["auditor"]),
+    (transfer_lock_per_source, ["hold the lock 'bank'"]),
+    (transfer_acquires_twice, ["never finishes", "waits for bank (held by T1)"]),
+])
+def test_transfer_rejects_more_wrong_answers(function, words):
+    hint = failure("03.transfer", function)
+    for word in words:
+        assert word in hint, hint
+
+
+def test_transfer_accepts_the_other_half_first():
+    check("03.transfer", transfer_credit_first)
+
+
+class CounterLockPerCall(CounterGood):
+    def update(self, fn):
+        with threading.Lock():  # a new lock each time: nobody else ever waits for it
+            self.value = fn(self.value)
+            return self.value
+
+
+class CounterReadsOutsideTheLock(CounterGood):
+    def update(self, fn):
+        current = self.value
+        with self._lock:
+            self.value = fn(current)
+            return self.value
+
+
+class CounterCallsFnOutsideTheLock(CounterGood):
+    def update(self, fn):
+        new = fn(self.value)
+        with self._lock:
+            self.value = new
+            return new
+
+
+class CounterWithRLock(CounterGood):  # a valid alternative
+    def __init__(self):
+        super().__init__()
+        self._lock = threading.RLock()
+
+
+class CounterWithClassLock(CounterGood):  # a valid alternative: one lock for every counter
+    shared = threading.Lock()
+
+    def update(self, fn):
+        with self.shared:
+            self.value = fn(self.value)
+            return self.value
+
+
+@pytest.mark.parametrize("cls", [CounterLockPerCall, CounterReadsOutsideTheLock, CounterCallsFnOutsideTheLock])
+def test_atomic_counter_rejects_more_wrong_answers(cls):
+    assert "updates were lost" in failure("03.atomic_counter", cls)
+
+
+@pytest.mark.parametrize("cls", [CounterWithRLock, CounterWithClassLock])
+def test_atomic_counter_accepts_alternatives(cls):
+    check("03.atomic_counter", cls)
+
+
+def _ordered(key, reverse=False, release_in_order=False):
+    def transfer_locked(src, dst, amount):
+        first, second = sorted([src, dst], key=key, reverse=reverse)
+        release = [first, second] if release_in_order else [second, first]
+        return ([f"acquire lock_{first}", f"acquire lock_{second}"] + body(src, dst, amount)
+                + [f"release lock_{name}" for name in release])
+    return transfer_locked
+
+
+def lock_order_one_at_a_time(src, dst, amount):  # both locks, never both at once: money in flight
+    b = body(src, dst, amount)
+    return [f"acquire lock_{src}"] + b[:3] + [f"release lock_{src}", f"acquire lock_{dst}"] + b[3:] + \
+        [f"release lock_{dst}"]
+
+
+@pytest.mark.parametrize("function, words", [
+    (_ordered(len), ["deadlocks", "tie"]),                    # bob and ben are both 3 letters long
+    (_ordered(lambda name: name[0]), ["deadlocks", "tie"]),   # bob and ben start alike
+    (_ordered(lambda name: sorted(name)), ["deadlocks", "tie"]),  # amy and may are made of the same letters
+    (lock_order_one_at_a_time, ["without holding both locks"]),
+])
+def test_lock_order_rejects_orders_that_are_not_total(function, words):
+    hint = failure("03.lock_order", function)
+    for word in words:
+        assert word in hint, hint
+
+
+@pytest.mark.parametrize("function", [_ordered(None, reverse=True), _ordered(None, release_in_order=True),
+                                      _ordered(lambda name: (len(name), name))])
+def test_lock_order_accepts_any_total_order(function):
+    check("03.lock_order", function)
+
+
+def fetch_all_never_shut_down(address, lines, max_workers):
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max_workers)
+    return list(pool.map(lambda line: fetch(address, line), lines))
+
+
+def fetch_all_returns_the_map(address, lines, max_workers):  # forgets list(): an iterator comes back
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max_workers) as pool:
+        return pool.map(lambda line: fetch(address, line), lines)
+
+
+def fetch_all_one_worker_too_many(address, lines, max_workers):
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max_workers + 1) as pool:
+        return list(pool.map(lambda line: fetch(address, line), lines))
+
+
+def fetch_all_threads_and_semaphore(address, lines, max_workers):  # a valid alternative, by hand
+    slots, results = threading.Semaphore(max_workers), [None] * len(lines)
+
+    def one(i):
+        with slots:
+            results[i] = fetch(address, lines[i])
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(lines))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def fetch_all_submit_in_order(address, lines, max_workers):  # a valid alternative
+    with concurrent.futures.ThreadPoolExecutor(max_workers) as pool:
+        futures = [pool.submit(fetch, address, line) for line in lines]
+    return [f.result() for f in futures]
+
+
+@pytest.mark.parametrize("function, words", [
+    (fetch_all_never_shut_down, ["still running", "shut the pool"]),
+    (fetch_all_returns_the_map, ["should return a list"]),
+    (fetch_all_one_worker_too_many, ["in flight at once"]),
+])
+def test_pool_fetch_rejects_more_wrong_answers(function, words):
+    hint = failure("03.pool_fetch", function)
+    for word in words:
+        assert word in hint, hint
+
+
+@pytest.mark.parametrize("function", [fetch_all_threads_and_semaphore, fetch_all_submit_in_order])
+def test_pool_fetch_accepts_alternatives(function):
+    check("03.pool_fetch", function)
+
+
+def test_blank_stubs_say_not_written():
+    assert "not written yet" in failure("03.lock_order", BLANK.transfer_locked)
+    assert "not written yet" in failure("03.atomic_counter", BLANK.Counter)
+    assert "not written yet" in failure("03.pool_fetch", BLANK.fetch_all)

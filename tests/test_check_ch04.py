@@ -10,6 +10,10 @@ from course_lib import virtualclock
 from course_lib.check import CheckFailed, check
 from course_lib.check import ch04, programs
 from notebook_code import definitions
+import asyncio
+import bisect
+from course_lib.loop import Loop
+from notebook_code import cells, find
 
 SOLUTION, EXERCISE = "solutions/04_event_loop_callbacks", "exercises/04_event_loop_callbacks"
 ANSWERS = ("setup", "ready_loop", "timers_answer", "predict_answer", "client_answer", "chunks_measure", "chunks_answer")
@@ -392,3 +396,285 @@ def test_chunks_with_call_later_pauses_fail():
         loop.call_soon(chunk)
 
     fails("04.chunks", paused, "call_soon, not call_later")
+
+
+# ---------------------------------------------------------------- more wrong answers, as students write them
+
+class LessThan(TimerLoop):  # a timer due now is not moved: the loop never gets past it
+    def _move_due_timers(self):
+        while self._timers and self._timers[0][0] < self.now:
+            self._ready.append(heapq.heappop(self._timers)[2:])
+
+
+class NextTimerIsTheLast(TimerLoop):  # the heap's last slot is not its latest, nor its earliest
+    def _next_timer(self):
+        return self._timers[-1][0] if self._timers else None
+
+
+class DelayAsDeadline(TimerLoop):  # forgets to add the clock
+    def call_later(self, delay, fn, *args):
+        heapq.heappush(self._timers, (delay, next(self._seq), fn, args))
+
+
+class TieById(TimerLoop):  # a tie-break, but not the order of scheduling
+    def call_later(self, delay, fn, *args):
+        heapq.heappush(self._timers, (self.now + delay, -id(fn) % 1000003, next(self._seq), fn, args))
+
+    def _move_due_timers(self):
+        while self._timers and self._timers[0][0] <= self.now:
+            self._ready.append(heapq.heappop(self._timers)[3:])
+
+
+class SortedList(TimerLoop):  # a valid alternative: a list kept sorted with bisect
+    def call_later(self, delay, fn, *args):
+        bisect.insort(self._timers, (self.now + delay, next(self._seq), fn, args))
+
+    def _next_timer(self):
+        return self._timers[0][0] if self._timers else None
+
+    def _move_due_timers(self):
+        while self._timers and self._timers[0][0] <= self.now:
+            when, seq, fn, args = self._timers.pop(0)
+            self._ready.append((fn, args))
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (LessThan, ["still busy", "<= self.now"]),
+    (NextTimerIsTheLast, ["with the program"]),
+    (DelayAsDeadline, ["plus the delay"]),
+    (TieById, ["order they were scheduled"]),
+])
+def test_timers_reject_more_wrong_answers(wrong, words):
+    fails("04.timers", wrong, *words)
+
+
+def test_timers_accept_a_sorted_list(capsys):
+    passes("04.timers", SortedList, capsys)
+
+
+def test_timers_quote_a_shrunk_program():
+    message = fails("04.timers", NextTimerIsTheLast, "with the program [")
+    program = message.split("[", 1)[1].split("]", 1)[0]
+    assert program.count(";") <= 2, message  # at most three callbacks, not seventeen
+
+
+def predicted_on_the_course_loop():
+    loop, log = Loop(), []
+    programs.predict_program(loop, log.append)
+    loop.run()
+    return log
+
+
+def predicted_on_asyncio():
+    loop, log = asyncio.new_event_loop(), []
+    try:
+        programs.predict_program(loop, log.append)
+        loop.call_later(2, loop.stop)
+        loop.run_forever()
+    finally:
+        loop.close()
+    return log
+
+
+def predicted_on_my_own_loop():
+    loop, log = TimerLoop(), []  # the student's TimerLoop of exercise 1
+    programs.predict_program(loop, log.append)
+    loop.run()
+    return log
+
+
+def predicted_on_a_reloaded_loop():
+    import importlib
+
+    import course_lib.check.programs as again
+
+    again = importlib.reload(again)
+    loop, log = virtualclock.virtual_asyncio_loop(), []
+    again.predict_program(loop, log.append)
+    loop.run_forever()
+    return log
+
+
+@pytest.mark.parametrize("wrong", [predicted_on_the_course_loop, predicted_on_asyncio, predicted_on_my_own_loop,
+                                   predicted_on_a_reloaded_loop])
+def test_predict_refuses_running_the_program(wrong):
+    fails("04.predict", wrong, "must not run the program")
+
+
+def test_predict_accepts_a_tuple_in_lower_case(capsys):
+    passes("04.predict", lambda: tuple(" a b c d f g e".split(" ")[1:]), capsys)
+
+
+def chunk_too_big(loop, numbers, work, done, chunk=100):  # 100 x 2 ms = 200 ms per callback
+    total = [0]
+
+    def step(start):
+        for x in numbers[start:start + chunk]:
+            total[0] += work(x)
+        if start + chunk < len(numbers):
+            loop.call_soon(step, start + chunk)
+        else:
+            done(total[0])
+
+    step(0)
+
+
+def chunks_miss_the_last_number(loop, numbers, work, done):
+    chunked(loop, numbers[:-1], work, done)
+
+
+def chunks_queued_all_at_once(loop, numbers, work, done):
+    total, pieces = [0], [numbers[i:i + 20] for i in range(0, len(numbers), 20)]
+
+    def one(piece, last):
+        for x in piece:
+            total[0] += work(x)
+        if last:
+            done(total[0])
+
+    for i, piece in enumerate(pieces):
+        loop.call_soon(one, piece, i == len(pieces) - 1)
+    if not pieces:
+        done(0)
+
+
+def chunks_done_every_chunk(loop, numbers, work, done):
+    total = [0]
+
+    def step(start):
+        for x in numbers[start:start + 20]:
+            total[0] += work(x)
+        done(total[0])
+        if start + 20 < len(numbers):
+            loop.call_soon(step, start + 20)
+
+    step(0)
+
+
+def chunks_from_a_generator(loop, numbers, work, done):  # a valid alternative
+    def sums():
+        total = 0
+        for i, x in enumerate(numbers, 1):
+            total += work(x)
+            if i % 10 == 0:
+                yield None
+        yield total
+
+    steps = sums()
+
+    def step():
+        value = next(steps)
+        if value is None:
+            loop.call_soon(step)
+        else:
+            done(value)
+
+    step()
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (chunk_too_big, ["heartbeat was", "under the 50 ms"]),
+    (chunks_miss_the_last_number, ["exactly once"]),
+    (chunks_queued_all_at_once, ["heartbeat was", "queued together"]),
+    (chunks_done_every_chunk, ["call it once"]),
+])
+def test_chunks_reject_more_wrong_answers(wrong, words):
+    fails("04.chunks", wrong, *words)
+
+
+def test_chunks_accept_a_generator(capsys):
+    passes("04.chunks", chunks_from_a_generator, capsys)
+
+
+def client_keeps_its_reader(loop, net, address, requests, on_done):
+    fetch_all(_KeepsReader(loop), net, address, requests, on_done)
+
+
+class _KeepsReader:
+    def __init__(self, loop):
+        self._loop = loop
+
+    def remove_reader(self, sock):
+        pass
+
+    def __getattr__(self, name):
+        return getattr(self._loop, name)
+
+
+def client_on_done_per_reply(loop, net, address, requests, on_done):
+    seen = []
+
+    def each(replies):
+        for reply in replies:
+            seen.append(reply)
+            on_done(list(seen))
+
+    fetch_all(loop, net, address, requests, each)
+
+
+def client_connects_per_request(loop, net, address, requests, on_done):
+    replies = []
+
+    def next_one():
+        if len(replies) == len(requests):
+            on_done(replies)
+            return
+        fetch_all(loop, net, address, [requests[len(replies)]], lambda got: (replies.extend(got), next_one()))
+
+    next_one()
+
+
+def client_with_partition(loop, net, address, requests, on_done):  # a valid alternative
+    sock, buffer, replies = net.connect(address), [b""], []
+
+    def readable():
+        buffer[0] += sock.recv(4096)
+        line, newline, rest = buffer[0].partition(b"\n")
+        if not newline:
+            return
+        buffer[0] = rest
+        replies.append(line + newline)
+        if len(replies) == len(requests):
+            loop.remove_reader(sock)
+            sock.close()
+            on_done(replies)
+        else:
+            sock.send(requests[len(replies)])
+
+    loop.add_reader(sock, readable)
+    sock.send(requests[0])
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (client_keeps_its_reader, ["remove your reader"]),
+    (client_on_done_per_reply, ["call it once"]),
+    (client_connects_per_request, ["connect once per call"]),
+])
+def test_client_rejects_more_wrong_answers(wrong, words):
+    fails("04.client", wrong, *words)
+
+
+def test_client_accepts_partition(capsys):
+    passes("04.client", client_with_partition, capsys)
+
+
+# ---------------------------------------------------------------- the try cells stop a wrong answer
+def _run_try_cell(notebook_cells, try_cell, **wrong):
+    """Run the notebook's own cells, swap in a wrong answer, then run its own try cell."""
+    module = cells(SOLUTION, *notebook_cells)
+    vars(module).update(wrong)
+    cell = find(SOLUTION, try_cell)
+    exec(compile("\n".join(line for line in cell.source.splitlines() if not line.startswith("%")), try_cell, "exec"),
+         vars(module))
+
+
+@pytest.mark.slow
+def test_the_timers_try_cell_stops_a_heap_compared_with_less_than(capsys):
+    _run_try_cell(("setup", "ready_loop", "timers_answer"), "timers_try", TimerLoop=LessThan)
+    assert "still running after 5 s" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_the_client_try_cell_stops_a_busy_wait(capsys):
+    _run_try_cell(("setup", "client_answer"), "client_try", fetch_all=busy_waiting)
+    assert "still running after 5 s" in capsys.readouterr().out

@@ -46,3 +46,16 @@ def test_bad_arguments_are_named():
         run_in_thread(print, timeout=-1)
     with pytest.raises(TypeError, match="timeout must be"):
         run_in_thread(print, timeout="5")
+
+
+def test_a_call_that_spins_is_stopped_after_the_grace():
+    def spin():
+        while True:
+            pass
+
+    outcome = run_in_thread(spin, timeout=0.05, grace=0.05, name="spin")
+    assert not outcome.finished
+    deadline = time.monotonic() + 5
+    while any(t.name == "check-spin" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not any(t.name == "check-spin" for t in threading.enumerate())  # no core burnt for the rest of the session

@@ -75,3 +75,29 @@ def test_blank_exercise_fails_every_check_with_a_hint_and_nothing_else(exercise,
         else:
             assert not errors, f"a non-check cell errors on the blank exercise: {cell.source[:80]!r}: {errors[0].evalue}"
     assert checks >= 3, "each chapter has at least three checked exercises"
+
+
+@pytest.mark.parametrize("solution", [s for s, _ in PAIRS], ids=IDS)
+def test_every_cell_that_runs_the_students_code_does_it_under_try_it(solution):
+    """A wrong answer in a "try it" cell says what went wrong in one line; it never hangs the notebook."""
+    import ast
+
+    nb = nbformat.read(solution, as_version=4)
+    answers: set = set()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        tree = ast.parse("\n".join("" if line.startswith("%") else line for line in cell.source.splitlines()))
+        if meta.get("solution"):
+            answers |= {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+        elif not meta.get("grade"):
+            used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} & answers
+            assert not used or "try_it(" in cell.source, f"{meta.get('grade_id')} runs {sorted(used)} without try_it"
+
+
+@pytest.mark.parametrize("solution", [s for s, _ in PAIRS], ids=IDS)
+def test_the_intro_says_that_a_failing_check_stops_run_all(solution):
+    nb = nbformat.read(solution, as_version=4)
+    intro = "\n".join(c.source for c in nb.cells[: next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")])
+    assert "Run All" in intro and "Run Selected Cell and All Below" in intro

@@ -206,7 +206,7 @@ def test_a_few_rows_and_feedback_without_the_zygote(tmp_path):
                                      "--no-preload")  # kernels started from scratch; the other tests fork them
     assert {s: (r["status"], float(r["score"])) for s, r in rows.items()} == {s: expected[s] for s in chosen}
     assert all(r["max_score"] == "4" and r["notebook"] == "99_fixture.ipynb" for r in rows.values())
-    assert rows["blank"]["detail"].startswith("0/2 checks passed; add_check: not written yet")
+    assert rows["blank"]["detail"].startswith("0/2 checks passed; 99.add: not written yet")
     assert "[4/4]" in proc.stderr  # progress on stderr
     feedback = (tmp_path / "fb" / "patched_check" / "99_fixture.md").read_text()
     assert "✘ the check in your notebook failed: add(" in feedback and "extra hidden cases: 0 of 2" in feedback

@@ -12,7 +12,8 @@ A build reads the source, numbers the cells ``c000``, ``c001``, ... (stable ids,
 does not churn diffs), marks slides (a ``#`` or ``##`` heading starts one, every other cell
 continues it), executes the notebook in a fresh kernel with nbclient (outputs and widget state
 are stored; progress recording is off; the kernel imports this checkout's ``course_lib``),
-writes it in place and, for a solution, makes its exercise with ``course_lib.exercises``.
+keeps only the static copy of a widget that leaves one (``static_copies``), writes it in place
+and, for a solution, makes its exercise with ``course_lib.exercises``.
 
     python -m tools.build 04                 # chapter 04: lecture and solution, executed; its exercise
     python -m tools.build 04 --no-execute    # cells from the source; outputs kept where a cell is unchanged
@@ -146,6 +147,31 @@ def keep_outputs(built: nbformat.NotebookNode, stored: nbformat.NotebookNode) ->
     return missing
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def static_copies(nb: nbformat.NotebookNode) -> int:
+    """Drop the widget view of every output that also holds a ``text/html`` copy (a Stepper, a quiz).
+
+    A stored widget view shows a dead widget, or "model not found", wherever no kernel runs it:
+    JupyterLab before the cell is run, nbconvert's HTML, nbviewer. Without it they all show the copy,
+    which is written to teach without a kernel (the Stepper's whole run, the quiz's questions); a
+    run in JupyterLab replaces it with the live widget. Widget state no output needs goes too.
+    Returns how many views were dropped.
+    """
+    dropped, views_left = 0, False
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if WIDGET_VIEW in data and "text/html" in data:
+                del data[WIDGET_VIEW]
+                dropped += 1
+            views_left = views_left or WIDGET_VIEW in data
+    if not views_left:
+        nb.metadata.pop("widgets", None)
+    return dropped
+
+
 def execute(nb: nbformat.NotebookNode, folder: Path, timeout: int) -> None:
     """Run every cell in a fresh kernel whose working folder is ``folder``; stops at the first error."""
     from nbclient import NotebookClient
@@ -153,6 +179,7 @@ def execute(nb: nbformat.NotebookNode, folder: Path, timeout: int) -> None:
     os.environ["EDP_PROGRESS_FILE"] = ""  # running the course's own notebooks ticks nobody's progress
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    static_copies(nb)
     for cell in nb.cells:
         for key in IGNORED_CELL_METADATA:
             cell.metadata.pop(key, None)
@@ -173,6 +200,7 @@ def build(source: Path, notebook: Path, run: bool = True, timeout: int = 180) ->
         how = f"not executed; {missing} code cells without outputs" if missing else "not executed; outputs kept"
     notebook.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, notebook)
+    os.utime(source)  # the source stays the newer of the pair: jupytext refuses a notebook newer than its text
     print(f"{_shown(notebook)}: {how}")
     if notebook.parent == ROOT / "solutions":
         from course_lib import exercises

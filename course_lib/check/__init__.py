@@ -4,7 +4,8 @@ What it is: the runner of the exercise checks. ``check`` looks the exercise up i
 registry (``course_lib.registry``), calls its check function with the student's objects, and
 
 - on success prints one line (``✔ 01.makespan passed: ...``), notes the pass in the
-  student's progress (``course_lib.progress``) and returns ``None``;
+  student's progress (``course_lib.progress``; not from a notebook of ``solutions/``) and
+  returns ``None``;
 - on failure raises ``CheckFailed`` whose message is one short hint. Jupyter shows
   only that hint (no traceback), while nbclient, nbval and nbgrader still see an
   error, so an automatic grader counts it as a failed test.
@@ -129,15 +130,19 @@ def check(exercise_id: str, *objects, extra: bool = False, seed: int | None = No
         hint = f"your code raised {type(error).__name__}{said}{_where(error.__traceback__)}"
     else:
         results.append(CheckResult(exercise_id, True, summary or ""))
-        _note_pass(exercise_id)
-        print(f"✔ {exercise_id} passed" + (f": {summary}" if summary else ""))
+        note = _note_pass(exercise_id)
+        print(f"✔ {exercise_id} passed" + (f": {summary}" if summary else "") + note)
         return None
     results.append(CheckResult(exercise_id, False, hint))
     raise CheckFailed(hint, exercise_id) from None
 
 
-def _note_pass(exercise_id: str) -> None:
+def _note_pass(exercise_id: str) -> str:
+    """Record the pass in the student's progress; what to add to the pass line ("" mostly)."""
     try:
+        if progress.solution_notebook():
+            return " (a solution notebook: not counted in your progress)"
         progress.record(exercise_id)
     except Exception:  # progress is a convenience; never let it fail a check
         pass
+    return ""

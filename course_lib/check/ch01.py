@@ -6,10 +6,12 @@ function and compares what comes back with the course's own models.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import os
 
 from course_lib import models
 from course_lib.check import exercise, expect
+from course_lib.check.guard import Refuse
+from course_lib.check.shrink import smallest_failure
 from course_lib.models import run_event_driven, run_sequential, run_threaded
 from course_lib.timeline import Timeline
 from course_lib.workload import Task, cpu, io
@@ -34,25 +36,20 @@ def show(tasks) -> str:
     return " | ".join(f"{t.name}: " + ", ".join(f"{s.kind} {s.duration:g}" for s in t.steps) for t in tasks)
 
 
-def _refuse(*args, **kwargs):
-    raise RuntimeError("this exercise asks you to write it yourself: don't call the course's run_* models")
+def _refusing_models():
+    """While the student's code runs, calling any of the course's models fails the check (``guard.Refuse``)."""
+    return Refuse(models, hint="this exercise asks you to write it yourself: don't call the course's run_* "
+                               "models (nor plot_models, which calls them)")
 
 
-@contextmanager
-def models_refused():
-    """While the student's code runs, the course's models raise (their code objects are swapped).
-
-    Swapping ``__code__`` reaches every name the student may have imported them under.
-    """
-    functions = (models.run_sequential, models.run_threaded, models.run_event_driven)
-    saved = [f.__code__ for f in functions]
-    try:
-        for f in functions:
-            f.__code__ = _refuse.__code__
-        yield
-    finally:
-        for f, code in zip(functions, saved):
-            f.__code__ = code
+def _simpler_task(task):
+    """Simpler versions of a task, for the shrinker: one step fewer, or a step of 1 s."""
+    steps = list(task.steps)
+    for i in range(len(steps) if len(steps) > 1 else 0):
+        yield Task(task.name, steps[:i] + steps[i + 1:])
+    for i, step in enumerate(steps):
+        if step.duration != 1:
+            yield Task(task.name, steps[:i] + [(cpu if step.kind == "cpu" else io)(1)] + steps[i + 1:])
 
 
 def _callable(obj, name):
@@ -67,7 +64,8 @@ def _number(value, what):
 @exercise("01.predict", "Predict three makespans by hand")
 def check_predict(predictions, *, rng, extra):
     expect(callable(predictions), "pass your function predictions itself to check()")
-    got = predictions()
+    with _refusing_models():
+        got = predictions()
     expect(isinstance(got, dict), f"predictions() should return a dict, got {type(got).__name__}")
     tasks = [Task("A", [cpu(2), io(2), cpu(1)]), Task("B", [cpu(1), io(4), cpu(1)]), Task("C", [cpu(1), io(1), cpu(1)])]
     want = {
@@ -84,26 +82,31 @@ def check_predict(predictions, *, rng, extra):
     return "all three right"
 
 
+def _bounds_case(sequential_time, lower_bound, tasks):
+    with _refusing_models():
+        got = sequential_time(tasks)
+    _number(got, "sequential_time")
+    want = run_sequential(tasks).makespan
+    expect(abs(got - want) < TOL, f"sequential_time for [{show(tasks)}] returned {got:g}, expected {want:g}: "
+                                  "in the sequential model nothing overlaps")
+    with _refusing_models():
+        got = lower_bound(tasks)
+    _number(got, "lower_bound")
+    want = max(sum(t.cpu_time for t in tasks), max(t.cpu_time + t.io_time for t in tasks))
+    expect(run_event_driven(tasks).makespan >= got - TOL,
+           f"lower_bound for [{show(tasks)}] returned {got:g}, above the {run_event_driven(tasks).makespan:g} s "
+           "the event loop achieves: a lower bound can't be beaten")
+    expect(abs(got - want) < TOL, f"lower_bound for [{show(tasks)}] returned {got:g}, expected {want:g}: "
+                                  "the larger of 'all cpu steps on one CPU' and 'the longest task on its own'")
+
+
 @exercise("01.bounds", "Bounds on any schedule")
 def check_bounds(sequential_time, lower_bound, *, rng, extra):
     _callable(sequential_time, "sequential_time")
     _callable(lower_bound, "lower_bound")
     for _ in range(200 if extra else 40):
-        tasks = random_tasks(rng)
-        with models_refused():
-            got = sequential_time(tasks)
-        _number(got, "sequential_time")
-        want = run_sequential(tasks).makespan
-        expect(abs(got - want) < TOL, f"sequential_time for [{show(tasks)}] returned {got}, expected {want}: "
-                                      "in the sequential model nothing overlaps")
-        with models_refused():
-            got = lower_bound(tasks)
-        _number(got, "lower_bound")
-        want = max(sum(t.cpu_time for t in tasks), max(t.cpu_time + t.io_time for t in tasks))
-        expect(abs(got - want) < TOL, f"lower_bound for [{show(tasks)}] returned {got}, expected {want}: "
-                                      "the larger of 'all cpu steps on one CPU' and 'the longest task on its own'")
-        expect(run_event_driven(tasks).makespan >= got - TOL,
-               "lower_bound is above what the event loop achieves: it cannot be a lower bound")
+        smallest_failure(lambda tasks: _bounds_case(sequential_time, lower_bound, tasks), random_tasks(rng),
+                         simpler=_simpler_task, minimum=1)
     return "40 random workloads"
 
 
@@ -135,38 +138,68 @@ def _as_timeline(result, name):
     return result
 
 
+def _event_loop_case(my_event_driven, tasks):
+    with _refusing_models():
+        tl = my_event_driven(tasks)
+    tl = _as_timeline(tl, "my_event_driven(tasks)")
+    where = f"for [{show(tasks)}]"
+    for s in tl.segments:
+        expect(s.kind in ("cpu", "io", "ready"), f"segment kinds are 'cpu', 'io' or 'ready', got {s.kind!r}")
+    for task in tasks:
+        work = [s for s in tl.for_task(task.name) if s.kind != "ready"]
+        kinds = [(s.kind, round(s.duration, 6)) for s in work]
+        want = [(s.kind, round(s.duration, 6)) for s in task.steps]
+        expect(kinds == want, f"{where}: task {task.name}'s segments {kinds} should match its steps {want}, in order")
+        for a, b in zip(work, work[1:]):
+            expect(a.end <= b.start + TOL,
+                   f"{where}: task {task.name} starts a step before the previous one ends ({a} then {b})")
+    cpu_segments = sorted(tl.of_kind("cpu"), key=lambda s: s.start)
+    for a, b in zip(cpu_segments, cpu_segments[1:]):
+        expect(a.end <= b.start + TOL, f"{where}: {a.task} and {b.task} use the one CPU at the same time")
+    idle = _idle_while_ready(tasks, tl, cpu_segments)
+    expect(idle is None, f"{where}: the loop sat idle from {idle and idle[1]:g} to {idle and idle[2]:g} while task "
+                         f"{idle and idle[0]} was ready: never sleep while a task is ready" if idle else "")
+    want = run_event_driven(tasks)
+    expect(abs(tl.makespan - want.makespan) < TOL,
+           f"{where}: makespan {tl.makespan:g}, expected {want.makespan:g}. Does every task whose I/O ended "
+           "(even one whose next step is I/O) rejoin the back of the ready queue, and does the loop never "
+           "sleep while a task is ready?")
+    got_finish = {s.task: round(s.end, 6) for s in sorted(tl.segments, key=lambda s: s.end) if s.kind != "ready"}
+    want_finish = {s.task: round(s.end, 6) for s in sorted(want.segments, key=lambda s: s.end) if s.kind != "ready"}
+    expect(got_finish == want_finish,
+           f"{where}: tasks finish at {got_finish}, expected {want_finish}: serve ready tasks first in, first out "
+           "(of I/Os that end together, the one started first joins first)")
+
+
+def _idle_while_ready(tasks, tl, cpu_segments):
+    """(task, from, to) of a time when no cpu step ran although a task could go on, or None.
+
+    A task can go on (it is ready) from the end of one of its steps (or from 0) until its
+    next step starts; only the running task starts its steps, so the loop must be busy then."""
+    busy = [(s.start, s.end) for s in cpu_segments]
+    for task in tasks:
+        work = sorted((s for s in tl.for_task(task.name) if s.kind != "ready"), key=lambda s: s.start)
+        for ready_from, seg in zip([0.0] + [s.end for s in work], work):
+            start, end = ready_from, seg.start
+            for a, b in busy:  # walk the busy time inside [start, end)
+                if b <= start + TOL or a >= end - TOL:
+                    continue
+                if a > start + TOL:
+                    return task.name, start, a
+                start = max(start, b)
+            if end - start > TOL:
+                return task.name, start, end
+    return None
+
+
 @exercise("01.event_loop", "Write the event-driven model yourself")
 def check_event_loop(my_event_driven, *, rng, extra):
     _callable(my_event_driven, "my_event_driven")
-    expect(my_event_driven is not run_event_driven,
-           "that is the course's run_event_driven: write your own my_event_driven")
+    code = getattr(my_event_driven, "__code__", None)
+    expect(code is None or os.path.realpath(code.co_filename) != os.path.realpath(models.__file__),
+           f"that is the course's {code and code.co_name}: write your own my_event_driven")
     fixed = [Task(n, [cpu(1), io(2), cpu(1)]) for n in "ABC"]
     cases = [fixed] + [random_tasks(rng) for _ in range(150 if extra else 40)]
     for tasks in cases:
-        with models_refused():
-            tl = _as_timeline(my_event_driven(tasks), "my_event_driven(tasks)")
-        where = f"for [{show(tasks)}]"
-        for s in tl.segments:
-            expect(s.kind in ("cpu", "io", "ready"), f"segment kinds are 'cpu', 'io' or 'ready', got {s.kind!r}")
-        for task in tasks:
-            work = [s for s in tl.for_task(task.name) if s.kind != "ready"]
-            kinds = [(s.kind, round(s.duration, 6)) for s in work]
-            want = [(s.kind, round(s.duration, 6)) for s in task.steps]
-            expect(kinds == want,
-                   f"{where}: task {task.name}'s segments {kinds} should match its steps {want}, in order")
-            for a, b in zip(work, work[1:]):
-                expect(a.end <= b.start + TOL,
-                       f"{where}: task {task.name} starts a step before the previous one ends ({a} then {b})")
-        cpu_segments = sorted(tl.of_kind("cpu"), key=lambda s: s.start)
-        for a, b in zip(cpu_segments, cpu_segments[1:]):
-            expect(a.end <= b.start + TOL, f"{where}: {a.task} and {b.task} use the one CPU at the same time")
-        want = run_event_driven(tasks)
-        expect(abs(tl.makespan - want.makespan) < TOL,
-               f"{where}: makespan {tl.makespan:g}, expected {want.makespan:g}. Does every task whose I/O ended "
-               "(even one whose next step is I/O) rejoin the back of the ready queue, and does the loop never "
-               "sleep while a task is ready?")
-        got_finish = {s.task: round(s.end, 6) for s in sorted(tl.segments, key=lambda s: s.end) if s.kind != "ready"}
-        want_finish = {s.task: round(s.end, 6) for s in sorted(want.segments, key=lambda s: s.end) if s.kind != "ready"}
-        expect(got_finish == want_finish,
-               f"{where}: tasks finish at {got_finish}, expected {want_finish}: serve ready tasks first in, first out")
+        smallest_failure(lambda ts: _event_loop_case(my_event_driven, ts), tasks, simpler=_simpler_task, minimum=1)
     return f"{len(cases)} workloads, same schedule as the course's loop"

@@ -9,8 +9,9 @@ What it is: the checks behind ``exercises/02_blocking_io.ipynb``.
 - ``02.wait_for_data`` the student's ``wait_for_data(sock)`` gets a *non-blocking* socket on
   which the slow server answers after a delay. It must return the first bytes that arrive while
   its thread sleeps: the check counts the ``recv`` calls that came back with ``EAGAIN`` (a busy
-  poll makes thousands, even on a crowded machine) and the thread's CPU time against the wall
-  time (with a generous margin).
+  poll makes thousands, even on a crowded machine), the thread's CPU time against the wall
+  time (with a generous margin), and how late after the answer's arrival the function
+  returned (the delays are random, so a fixed ``time.sleep`` cannot fit them all).
 - ``02.io_models``     a dict classifying seven code snippets into the five Unix I/O models.
 
 What it is not: a timing benchmark. Nothing here fails because a machine is slow; the only time
@@ -24,10 +25,11 @@ import threading
 import time
 
 from course_lib.check import CheckFailed, exercise, expect
+from course_lib.check.spysockets import CountingSocket, TimedServer
 from course_lib.check.timeout import run_in_thread
 from course_lib.slowserver import SlowServer
 
-__all__ = ["IO_MODELS", "CountingSocket", "check_recv_exactly", "check_wait_for_data", "check_io_models"]
+__all__ = ["IO_MODELS", "check_recv_exactly", "check_wait_for_data", "check_io_models"]
 
 IO_MODELS = ("blocking", "non-blocking", "multiplexing", "signal-driven", "asynchronous")
 
@@ -105,6 +107,9 @@ def _one_case(recv_exactly, rng, n, extra_bytes, close_after):
         if isinstance(error, TimeoutError):
             return (f"recv_exactly(sock, {n}) waited {SOCKET_TIMEOUT:g} s for bytes that were not coming: "
                     "stop as soon as you have n bytes")
+        if isinstance(error, EOFError):
+            return (f"recv_exactly(sock, {n}) raised EOFError, but the peer had sent all {n} bytes and was still "
+                    "connected: stop as soon as you have n bytes (recv(0) returns b'' too)")
         _raise_student_error(error)
         if not isinstance(value, (bytes, bytearray)):
             return f"recv_exactly must return bytes, got {type(value).__name__}"
@@ -168,56 +173,54 @@ def check_recv_exactly(recv_exactly, *, rng, extra):
 
 
 # ------------------------------------------------------------------------------ wait_for_data
-class CountingSocket(socket.socket):
-    """A real socket that counts the ``recv`` calls that found nothing to read (EAGAIN)."""
-
-    eagain = 0
-
-    def recv(self, *args, **kwargs):
-        try:
-            return super().recv(*args, **kwargs)
-        except BlockingIOError:
-            self.eagain += 1
-            raise
-
-    def recv_into(self, *args, **kwargs):
-        try:
-            return super().recv_into(*args, **kwargs)
-        except BlockingIOError:
-            self.eagain += 1
-            raise
+MAX_LAG = 0.3  # seconds between the answer's arrival and wait_for_data's return (a woken thread takes ~1 ms)
 
 
 def _wait_case(wait_for_data, delay, reply):
-    with SlowServer(delay=delay, response=reply) as srv:
+    def timed(sock):
+        value = wait_for_data(sock)
+        return value, time.perf_counter()
+
+    with TimedServer(delay=delay, response=reply) as srv:
         sock = CountingSocket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             sock.settimeout(TIMEOUT)
             sock.connect(srv.address)
             sock.sendall(b"any news?\n")
             sock.setblocking(False)
-            outcome = run_in_thread(wait_for_data, sock, timeout=TIMEOUT, on_timeout=lambda: _hard_close(sock),
+            outcome = run_in_thread(timed, sock, timeout=TIMEOUT, on_timeout=lambda: _hard_close(sock),
                                     grace=5, name="wait_for_data")
             value, error, finished = outcome.value, outcome.error, outcome.finished
             cpu, wall = outcome.cpu, outcome.wall
+            sent_at = srv.sent_at
         finally:
             _hard_close(sock)
-    expect(finished,
-           f"wait_for_data did not return within {TIMEOUT:g} s although the server answered after {delay:g} s")
+    what = f"answered after {delay:.2f} s" if reply else f"closed after {delay:.2f} s"
+    expect(finished, f"wait_for_data did not return within {TIMEOUT:g} s although the server {what}")
     expect(not isinstance(error, BlockingIOError),
            "recv raised BlockingIOError: the socket is non-blocking and nothing had arrived yet; wait first")
+    expect(not isinstance(error, TimeoutError),
+           f"recv raised TimeoutError although the server {what}: wait until data (or a close) comes, "
+           "with no time limit of your own")
     _raise_student_error(error)
+    value, returned_at = value
     expect(value is not None, "wait_for_data returned None: return the bytes that recv gave you")
     expect(isinstance(value, (bytes, bytearray)), f"wait_for_data must return bytes, got {type(value).__name__}")
     if reply:
         expect(len(value) > 0 and reply.startswith(bytes(value)),
                f"wait_for_data returned {_short(value)}, but the server sent {_short(reply)}")
+        expect(bytes(value) == reply, f"wait_for_data returned {_short(value)}, only the start of the "
+                                      f"{len(reply)} bytes that had arrived: ask recv for up to 4096 bytes")
     else:
         expect(value == b"",
                f"the server closed without sending anything; wait_for_data should return b'', got {_short(value)}")
-    expect(sock.eagain <= 2,
+    expect(sock.eagain <= 1,
            f"while waiting, recv came back empty (EAGAIN) {sock.eagain} times: that is polling. "
            "Let the kernel wait: make the socket blocking, or wait with select, then recv once")
+    lag = returned_at - sent_at
+    expect(lag <= MAX_LAG,
+           f"the server {what}, and wait_for_data returned {lag:.2f} s later: don't sleep for a fixed time, "
+           "let the kernel wake you when data comes (blocking recv, or select)")
     # A sleeping thread uses almost no CPU (measured: well under 1%); a busy one up to 100%.
     expect(cpu <= max(0.15, 0.35 * wall),
            f"your thread used {cpu:.2f} s of CPU in {wall:.2f} s of waiting: it should sleep while it waits")
@@ -227,9 +230,14 @@ def _wait_case(wait_for_data, delay, reply):
 @exercise("02.wait_for_data", "Wait without burning a core")
 def check_wait_for_data(wait_for_data, *, rng, extra):
     expect(callable(wait_for_data), "pass your function itself: check('02.wait_for_data', wait_for_data)")
-    _wait_case(wait_for_data, 0.8, b"here is your data\n")
-    _wait_case(wait_for_data, 0.2, b"")  # the peer closes: that wakes a waiting reader too
-    return "slept through a 0.8 s wait (no EAGAIN polling), and saw a peer close"
+    # a short, a middling and a long wait, in random order: no fixed sleep fits them all
+    delays = [rng.uniform(0.2, 0.35), rng.uniform(0.5, 0.7), rng.uniform(0.9, 1.1)]
+    rng.shuffle(delays)
+    for delay in delays:
+        reply = f"here is your data, after {delay:.2f} s\n".encode()
+        _wait_case(wait_for_data, delay, reply)
+    _wait_case(wait_for_data, rng.uniform(0.1, 0.3), b"")  # the peer closes: that wakes a waiting reader too
+    return "slept through 3 waits of 0.2 to 1.1 s (no EAGAIN polling, awake at once), and saw a peer close"
 
 
 # ------------------------------------------------------------------------------ io_models

@@ -15,7 +15,8 @@ What it is: the checks behind ``exercises/03_threads.ipynb``.
   ``lock_<src>`` and ``lock_<dst>``, checked over every interleaving of opposite transfers and of a
   cycle of three: no deadlock, right balances.
 - ``03.pool_fetch``     ``fetch_all(address, lines, max_workers)`` fetches one response per line
-  from the slow server on a pool of threads; the server counts how many requests were in flight.
+  from the slow server on a pool of threads; the server counts how many requests were in flight,
+  and every thread the function started must have ended when it returns.
 
 What it is not: a timing benchmark. The only time limits are generous time-outs that stop a
 student's function that would never return.
@@ -101,6 +102,8 @@ def _transfers_hold(function, transfers, accounts, lock_hint: str, audit_lock: s
     total = 100 * len(accounts)
     for t, args in zip(programs, transfers):
         alone = Scheduler({t: programs[t]}, memory).run()
+        expect(not alone.deadlocked, f"run alone, {function.__name__}{args} never finishes: "
+                                     f"{alone.last.split('DEADLOCK: ')[-1]} (a lock is not re-entrant)")
         one = {a: 100 for a in accounts}
         one[args[0]] -= args[2]
         one[args[1]] += args[2]
@@ -144,18 +147,51 @@ def check_transfer(transfer, *, rng, extra):
 
 
 # ------------------------------------------------------------------------------ lock order (two locks)
+def _unguarded(program, accounts):
+    """The first load or store of an account made while not holding every account's lock, or None."""
+    held, needed = set(), {f"lock_{a}" for a in accounts}
+    for line in program:
+        op, _, rest = line.strip().partition(" ")
+        args = [a.strip() for a in rest.split(",")]
+        if op == "acquire":
+            held.add(args[0])
+        elif op == "release":
+            held.discard(args[0])
+        elif (op == "load" and args[-1] in accounts) or (op == "store" and args[0] in accounts):
+            if not needed <= held:
+                return line
+    return None
+
+
+# Pairs of names that tie under a plausible key that is not a total order: the same first letter and
+# length ("bob", "ben"), the same length and last letter ("alice", "grace"), the same letters ("amy",
+# "may"), the same first three letters ("carol", "caroline"). A total order (e.g. the names themselves,
+# sorted) puts every pair in one order; a key that ties keeps the given order, and deadlocks.
+_TIES = [("bob", "ben"), ("alice", "grace"), ("amy", "may"), ("carol", "caroline")]
+
+
 @exercise("03.lock_order", "Take two locks without deadlock")
 def check_lock_order(transfer_locked, *, rng, extra):
     expect(callable(transfer_locked), f"pass your function transfer_locked, got {type(transfer_locked).__name__}")
-    names = ["alice", "bob", "carol", "dave"]
     for src, dst in [("alice", "bob"), ("dave", "carol")]:
         program = _program(transfer_locked, src, dst, 5)
         locks = {line.split()[1] for line in program if line.split() and line.split()[0] == "acquire"}
         expect(locks == {f"lock_{src}", f"lock_{dst}"},
                f"transfer_locked({src!r}, {dst!r}, 5) should take exactly the locks lock_{src} and lock_{dst}, "
                f"took {sorted(locks) or 'none'}")
+        bare = _unguarded(program, [src, dst])
+        expect(bare is None, f"transfer_locked({src!r}, {dst!r}, 5) runs {bare!r} without holding both locks: "
+                             "take both before the first load, release them after the last store")
     hint = "take the two locks in the same order in every thread (e.g. sorted by name)"
-    explored = 0
+    tie_hint = ("take the two locks in one order for every pair of names: sort by the whole name, not by a "
+                "key on which two names can tie")
+    explored = _transfers_hold(transfer_locked, [("dave", "alice", 7), ("alice", "dave", 9)], ["alice", "dave"], hint)
+    for a, b in _TIES:  # opposite transfers between two names that tie under a partial key
+        a, b = (a, b) if rng.random() < 0.5 else (b, a)
+        explored += _transfers_hold(transfer_locked, [(a, b, rng.randint(1, 30)), (b, a, rng.randint(1, 30))],
+                                    [a, b], tie_hint)
+    names = ["alice", "bob", "carol", "dave"] + [name for pair in _TIES for name in pair]
+    names = sorted(set(names))
     for _ in range(3 if extra else 2):
         a, b, c = rng.sample(names, 3)
         x, y, z = (rng.randint(1, 30) for _ in range(3))
@@ -227,15 +263,23 @@ def check_atomic_counter(Counter, *, rng, extra):
 
 
 # ------------------------------------------------------------------------------ thread-pool fetcher
+def _threads_left(fetch_all, *args):
+    """``fetch_all(*args)``, and the threads it started that were still running when it returned."""
+    before = set(threading.enumerate())
+    value = fetch_all(*args)
+    return value, [t for t in threading.enumerate() if t not in before and t.is_alive()]
+
+
 @exercise("03.pool_fetch", "Fetch on a bounded pool of threads")
 def check_pool_fetch(fetch_all, *, rng, extra):
     expect(callable(fetch_all), f"pass your function fetch_all, got {type(fetch_all).__name__}")
     for n, workers in ([(9, 3), (6, 2)] + ([(12, 4)] if extra else [])):
         lines = [f"job {rng.randint(100, 999)}-{i}\n".encode() for i in range(n)]
         with SlowServer(delay=0.25, response=lambda line: b"answer to " + line) as srv:
-            outcome = run_in_thread(fetch_all, srv.address, lines, workers, timeout=TIMEOUT, name="fetch_all")
+            outcome = run_in_thread(_threads_left, fetch_all, srv.address, lines, workers, timeout=TIMEOUT,
+                                    name="fetch_all")
             stats = srv.requests, srv.max_in_flight
-        got = outcome.result(f"fetch_all(address, {n} lines, {workers}) did not return within {TIMEOUT:g} s")
+        got, left = outcome.result(f"fetch_all(address, {n} lines, {workers}) did not return within {TIMEOUT:g} s")
         want = [b"answer to " + line for line in lines]
         expect(isinstance(got, (list, tuple)) and len(got) == n,
                f"fetch_all with {n} lines should return a list of {n} responses, got {got!r:.80}")
@@ -248,4 +292,7 @@ def check_pool_fetch(fetch_all, *, rng, extra):
                                 "let a pool of max_workers threads do all the fetching")
         expect(peak >= 2, "the server never saw two requests in flight at once: they ran one after another; "
                           "submit them to a ThreadPoolExecutor")
+        expect(not left, f"when fetch_all returned, {len(left)} of its threads were still running: shut the pool "
+                         "down before returning (a `with ThreadPoolExecutor(...) as pool:` block does), or join "
+                         "your threads")
     return "responses in order, never more requests in flight than workers"

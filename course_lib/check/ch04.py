@@ -14,18 +14,27 @@ What it is: the checks behind ``exercises/04_event_loop_callbacks.ipynb``.
   connect, then for each request send it and read the reply across partial reads, then close;
   on the virtual clock with random latencies and chunking, several clients at once.
 
+The runs behind the last two are in ``loopbench.py``. A failing random case (a program, a
+list of numbers, a set of clients) is shrunk (``shrink.py``) before its hint is shown.
+
 What it is not: a copy of the answers. The expected behaviour is computed by running the same
 program on asyncio, so the check agrees with the real thing, not with one solution.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
+
+from course_lib import loop as course_loop
 from course_lib import virtualclock
-from course_lib.check import CheckFailed, exercise, expect
-from course_lib.check.programs import describe, predict_program, program_from_plan, random_program
+from course_lib.check import CheckFailed, exercise, expect, programs
+from course_lib.check.guard import Refuse
+from course_lib.check.loopbench import WORK_COST, run_chunked, run_clients
+from course_lib.check.programs import describe, predict_program, program_from_plan, random_program, show_plan
+from course_lib.check.shrink import smallest_failure
 from course_lib.check.timeout import run_in_thread
-from course_lib.loop import Loop, TooManySteps
-from course_lib.simnet import LineServer, SimNetwork
+from course_lib.loop import TooManySteps
 
 __all__ = ["check_timers", "check_predict", "check_chunks", "check_client"]
 
@@ -50,40 +59,57 @@ def _drive_mini_loop(loop_class, program, max_iterations: int = 500) -> list:
     return events
 
 
-def _compare_runs(plan, got, want) -> None:
+def _compare_runs(plan, got, want, name) -> None:
+    """Fail with a hint at the first difference; ``name(callback)`` says which callback is meant."""
     for i, (g, w) in enumerate(zip(got, want)):
         if g == w:
             continue
+        due = dict(want)
+        early = g[0] in due and g[1] < due[g[0]] - 1e-12
+        if early:
+            raise CheckFailed(
+                f"{name(g[0])} ran at t={g[1]:g}, before it was due at t={due[g[0]]:g}: a deadline is the time of "
+                "scheduling plus the delay, and only timers whose deadline is <= the clock may move.")
         if g[0] == w[0]:
             raise CheckFailed(
-                f"{describe(plan, w[0])} ran at t={g[1]:g} instead of t={w[1]:g}: a timer is due at the time it was "
-                "scheduled plus its delay, and runs in the first iteration at or after that time."
-            )
-        due = dict(want)
-        if g[0] in due and g[1] < due[g[0]] - 1e-12:
-            raise CheckFailed(
-                f"{describe(plan, g[0])} ran at t={g[1]:g}, before it was due at t={due[g[0]]:g}: "
-                "move only the timers whose deadline is <= the clock."
-            )
+                f"{name(w[0])} ran at t={g[1]:g} instead of t={w[1]:g}: a timer runs in the first iteration at or "
+                "after its deadline, and the clock jumps only to the earliest deadline (_next_timer).")
         timers = all(kind == "later" for _, kind, _, child in plan if child in (g[0], w[0]))
         if timers and g[0] in due and due[g[0]] == w[1]:
             raise CheckFailed(
-                f"{describe(plan, w[0])} should run before {describe(plan, g[0])}: timers with the same deadline "
-                "run in the order they were scheduled (that is what the tie-break counter is for)."
-            )
+                f"{name(w[0])} should run before {name(g[0])}: timers with the same deadline run in the order "
+                "they were scheduled (that is what the tie-break counter is for).")
         raise CheckFailed(
-            f"callback number {i + 1} should be {describe(plan, w[0])} at t={w[1]:g}, "
-            f"yours ran {g[0]!r} at t={g[1]:g}. "
-            "Order in one iteration: callbacks already queued first, then the timers that are due, by deadline."
-        )
+            f"callback number {i + 1} should be {name(w[0])} at t={w[1]:g}, yours ran {g[0]!r} at t={g[1]:g}. "
+            "Order in one iteration: callbacks already queued first, then the timers that are due, by deadline.")
     if len(got) < len(want):
-        missing = want[len(got)][0]
-        raise CheckFailed(
-            f"{describe(plan, missing)} never ran: does _next_timer return the earliest deadline while timers are left?"
-        )
+        raise CheckFailed(f"{name(want[len(got)][0])} never ran: does _next_timer return the earliest deadline "
+                          "while timers are left?")
     if len(got) > len(want):
         raise CheckFailed(
             f"{got[len(want)][0]!r} ran twice: a timer must leave the heap when it moves to the ready queue.")
+
+
+def _timers_case(loop_class, plan) -> None:
+    """Run ``plan`` on the student's loop and on asyncio; fail with a hint naming the (shrunk) program."""
+    want = virtualclock.record(program_from_plan(plan), fifo_ties=True).events
+    shown = show_plan(plan)
+    try:
+        got = _drive_mini_loop(loop_class, program_from_plan(plan))
+        if len(shown) <= 90:  # a small (shrunk) program is shown whole, and callbacks by name
+            _compare_runs(plan, got, want, repr)
+        else:
+            _compare_runs(plan, got, want, lambda name: describe(plan, name))
+    except TypeError as error:
+        if "'<' not supported" not in str(error):
+            raise
+        raise CheckFailed(
+            "the heap had to compare two callbacks (two timers with the same deadline): put a tie-break "
+            "between the deadline and the callback, e.g. (when, next(self._seq), fn, args).") from None
+    except CheckFailed as failure:
+        if len(shown) > 90:
+            raise
+        raise CheckFailed(f"with the program [{shown}]: {failure.hint}") from None
 
 
 @exercise("04.timers", "Timers on a heap with a tie-break")
@@ -93,26 +119,12 @@ def check_timers(loop_class, *, rng, extra):
     # a hand-made case first: equal deadlines, scheduled in a known order
     cases.insert(0, [(None, "later", 1, "a"), (None, "later", 1, "b"), (None, "soon", None, "c"),
                      ("c", "later", 0, "d")])
-    wanted = [virtualclock.record(program_from_plan(p), fifo_ties=True).events for p in cases]
 
     def student():
-        results = []
-        for plan in cases:
-            try:
-                results.append(_drive_mini_loop(loop_class, program_from_plan(plan)))
-            except TypeError as error:
-                if "'<' not supported" in str(error):
-                    raise CheckFailed(
-                        "the heap had to compare two callbacks (two timers with the same deadline): put a tie-break "
-                        "between the deadline and the callback, e.g. (when, next(self._seq), fn, args)."
-                    ) from None
-                raise
-        return results
+        for plan in cases:  # a failing program is shrunk to the fewest callbacks that still fail
+            smallest_failure(lambda p: _timers_case(loop_class, p), plan, minimum=1)
 
-    outcome = run_in_thread(student, timeout=10, name="timers")
-    got_all = outcome.result(f"your loop did not finish within 10 s: {ENDLESS}")
-    for plan, got, want in zip(cases, got_all, wanted):
-        _compare_runs(plan, got, want)
+    run_in_thread(student, timeout=10, name="timers").result(f"your loop did not finish within 10 s: {ENDLESS}")
     return f"{len(cases)} random programs ran in asyncio's order at asyncio's times"
 
 
@@ -128,10 +140,15 @@ def _predict_hint(early: str, due: str) -> str:
     return "a callback queued by a running callback waits for the next iteration"
 
 
+_LOOP_METHODS = ("call_soon", "call_later", "call_at", "run_once", "run_until_complete", "run_forever")
+
+
 @exercise("04.predict", "Predict the order of callbacks")
 def check_predict(predicted_order, *, rng, extra):
     expect(callable(predicted_order), "pass the function predicted_order itself (no parentheses)")
-    answer = predicted_order()
+    with Refuse(course_loop, virtualclock, asyncio, programs, names=_LOOP_METHODS,
+                hint="predict the order on paper: predicted_order must not run the program on a loop"):
+        answer = predicted_order()
     expect(
         isinstance(answer, (list, tuple)) and all(isinstance(x, str) for x in answer),
         f"predicted_order() should return a list of names like ['A', 'B', ...], got {answer!r}",
@@ -146,110 +163,103 @@ def check_predict(predicted_order, *, rng, extra):
 
 
 # ---------------------------------------------------------------- chunks: keep the timers on time
-WORK_COST = 0.002  # virtual seconds of CPU per call of work(x), as the notebook says
-HEARTBEAT = 0.05  # the heartbeat timer's period
 MAX_LATE = 0.1  # the loop's slow_callback_duration: a heartbeat later than this fails the check
 
 
-def _run_chunked(function, numbers):
-    """Run ``function(loop, numbers, work, done)`` from a callback of a fresh ``Loop()`` with a heartbeat."""
-    loop = Loop()
-    calls, results, lateness, longest = [], [], [], [0.0]
-
-    def work(x):
-        calls.append(x)
-        loop.spend(WORK_COST)
-        return x * x
-
-    def done(total):
-        results.append((total, loop.time()))
-
-    give_up = len(numbers) * WORK_COST * 3 + 2.0  # the heartbeat stops then, so a lost done() ends the run
-
-    def heartbeat(due):
-        lateness.append(loop.time() - due)
-        if not results and due < give_up:
-            loop.call_at(due + HEARTBEAT, heartbeat, due + HEARTBEAT)
-
-    class Longest:
-        def after_callback(self, handle, step):
-            longest[0] = max(longest[0], step.end - step.start)
-
-    loop.add_instrument(Longest())
-    loop.call_soon(function, loop, numbers, work, done)
-    loop.call_at(HEARTBEAT, heartbeat, HEARTBEAT)
+def _chunks_case(function, numbers) -> None:
+    size = len(numbers)
     try:
-        loop.run(max_steps=50_000)
+        calls, results, late, longest = run_chunked(function, list(numbers))
     except TooManySteps:
         raise CheckFailed("the loop never ran out of work: does your last chunk stop scheduling new ones?") from None
-    if loop.errors:
-        raise loop.errors[0].error
-    return calls, results, max(lateness, default=0.0), longest[0]
+    want = sum(x * x for x in numbers)
+    expect(results, f"done(total) was never called for a list of {size} numbers")
+    expect(len(results) == 1, f"done was called {len(results)} times for {size} numbers; call it once, at the end")
+    expect(sorted(calls) == sorted(numbers),
+           f"call work(x) exactly once for each number: {len(calls)} calls for {size} numbers")
+    expect(results[0][0] == want, f"for {size} numbers done got {results[0][0]!r}, expected the sum of squares {want}")
+    expect(late <= MAX_LATE + 1e-9,
+           f"with {size} numbers the heartbeat was {late:.3f} s late: one callback ran {longest:.3f} s. "
+           "Keep each chunk under the 50 ms heartbeat period and call_soon the next chunk from the end of the "
+           "current one (chunks queued together run in one batch).")
+    need = size * WORK_COST
+    expect(results[0][1] <= need * 1.1 + 0.05, f"{size} numbers need {need:.2f} s of work but done came at "
+                                               f"t={results[0][1]:.2f} s: between chunks use call_soon, "
+                                               "not call_later.")
 
 
 @exercise("04.chunks", "Split a long computation so timers stay on time")
 def check_chunks(function, *, rng, extra):
     expect(callable(function), "pass your function itself, e.g. check('04.chunks', chunked_sum_of_squares)")
     sizes = [0, 1, 7, 50, 500] + [rng.randint(2, 900) for _ in range(8 if extra else 3)]
-    for size in sizes:
+    for size in sizes:  # a failing list is shrunk to the fewest numbers that still fail
         numbers = [rng.randint(-99, 99) for _ in range(size)]
-        outcome = run_in_thread(_run_chunked, function, list(numbers), timeout=10, name="chunks")
-        calls, results, late, longest = outcome.result(f"your function did not finish within 10 s: {ENDLESS}")
-        want = sum(x * x for x in numbers)
-        expect(results, f"done(total) was never called for a list of {size} numbers")
-        expect(len(results) == 1, f"done was called {len(results)} times for {size} numbers; call it once, at the end")
-        expect(sorted(calls) == sorted(numbers),
-               f"call work(x) exactly once for each number: {len(calls)} calls for {size} numbers")
-        expect(results[0][0] == want,
-               f"for {size} numbers done got {results[0][0]!r}, expected the sum of squares {want}")
-        expect(
-            late <= MAX_LATE + 1e-9,
-            f"with {size} numbers the heartbeat was {late:.2f} s late: one callback ran {longest:.2f} s. "
-            "Keep each chunk under the 50 ms heartbeat period and call_soon the next chunk from the end of the "
-            "current one (chunks queued together run in one batch).",
-        )
-        need = size * WORK_COST
-        expect(
-            results[0][1] <= need * 1.1 + 0.05,
-            f"{size} numbers need {need:.2f} s of work but done came at t={results[0][1]:.2f} s: "
-            "between chunks use call_soon, not call_later.",
-        )
+        run_in_thread(smallest_failure, lambda ns: _chunks_case(function, ns), numbers, timeout=10,
+                      name="chunks").result(f"your function did not finish within 10 s: {ENDLESS}")
     return f"{len(sizes)} lists, heartbeat never more than {MAX_LATE:g} s late"
 
 
 # ---------------------------------------------------------------- a callback client
-def _run_clients(fetch_all, rng, jobs, sockets):
-    """Run ``fetch_all`` once per list of requests in ``jobs``, all at once, on a fresh simulated network."""
-    loop = Loop()
-    net = SimNetwork(loop, latency=rng.choice([0.001, 0.01, 0.05, 0.2]))
-    server = LineServer(net, "server:80", rng=rng, think=rng.uniform(0, 0.3), max_chunk=rng.randint(1, 8))
-    results = [[] for _ in jobs]
-    connect = net.connect
-
-    def recording_connect(address):
-        sock = connect(address)
-        sockets.append(sock)
-        return sock
-
-    net.connect = recording_connect
-    for job, result in zip(jobs, results):
-        loop.call_soon(fetch_all, loop, net, "server:80", list(job), result.append)
-    try:
-        loop.run(max_steps=100_000)
-    except TooManySteps:
-        raise CheckFailed("the loop never ran out of work: are you polling with call_soon? "
-                          "Let add_reader call you when data is there.") from None
-    if loop.errors:
-        raise loop.errors[0].error
-    return results, server, loop
-
-
 def _short(value, limit: int = 40) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 _WORDS = ["loop", "callback", "timer", "heap", "ready", "socket", "select", "event", "queue", "tick"]
+
+
+class _Hung(CheckFailed):
+    """The loop did not finish: raised at once, not shrunk (each try would wait for the time-out)."""
+
+
+def _fewer_requests(job):
+    for i in range(len(job) if len(job) > 1 else 0):
+        yield job[:i] + job[i + 1:]
+
+
+def _client_case(fetch_all, seed, jobs) -> None:
+    """Run the clients of ``jobs`` (one list of requests each) at once; the network is seeded by ``seed``."""
+    sockets = []
+
+    def unstick():  # a busy `while` around recv stops once its socket is closed
+        for sock in sockets:
+            sock.close()
+
+    outcome = run_in_thread(run_clients, fetch_all, random.Random(seed), jobs, sockets, timeout=5,
+                            on_timeout=unstick, name="client")
+    if not outcome.finished:
+        raise _Hung("the loop did not finish within 5 s: a callback never returned. "
+                    "Don't wait in a loop for data: return, and add_reader calls you again.")
+    try:
+        results, server, loop = outcome.result("")
+    except TooManySteps:
+        raise CheckFailed("the loop never ran out of work: are you polling with call_soon? "
+                          "Let add_reader call you when data is there.") from None
+    expect(len(sockets) == len(jobs),
+           f"{len(jobs)} calls of fetch_all opened {len(sockets)} connections; connect once per call")
+    expect(not server.overlapped, "send the next request only after the whole reply to the previous one has arrived")
+    for job, result in zip(jobs, results):
+        want = [b"ECHO " + request.upper() for request in job]
+        expect(result, f"on_done was never called for a list of {len(job)} request{'s'[:len(job) != 1]}: "
+                       "read until each reply ends with b'\\n'")
+        expect(len(result) == 1,
+               f"on_done was called {len(result)} times for one list of requests; call it once, at the end")
+        got = result[0]
+        expect(isinstance(got, list), f"call on_done with a list of replies (bytes), got {_short(got)}")
+        for i, (g, w) in enumerate(zip(got, want)):
+            if g != w and isinstance(g, (bytes, bytearray)) and w.startswith(g):
+                raise CheckFailed(f"reply {i + 1} was {_short(bytes(g))}, only the start of {_short(w)}: "
+                                  "a reply comes in pieces, keep reading until b'\\n'")
+            if g != w:
+                mixed = (" Several clients run at once: keep each one's state in its own closure or object, "
+                         "not in globals.") if len(jobs) > 1 else ""
+                raise CheckFailed(f"reply {i + 1} was {_short(g)}, expected {_short(w)}.{mixed}")
+        expect(len(got) == len(want), f"{len(job)} requests but on_done got {len(got)} replies")
+    requests = sum(map(len, jobs))
+    expect(server.served == requests, f"the server got {server.served} request lines, expected {requests}")
+    expect(all(s.closed for s in sockets), "close the socket once the last reply is complete")
+    expect(not [k for k in loop.snapshot()["readers"] if k.startswith("client")],
+           "remove your reader before closing the socket")
 
 
 @exercise("04.client", "A callback-chained client")
@@ -259,41 +269,7 @@ def check_client(fetch_all, *, rng, extra):
         clients = 1 if case < 2 else rng.randint(2, 3)
         jobs = [[(" ".join(rng.choice(_WORDS) for _ in range(rng.randint(1, 3))) + f" {c}.{i}\n").encode()
                  for i in range(1 if case == 0 else rng.randint(2, 4))] for c in range(clients)]
-        sockets = []
-
-        def unstick():  # a busy `while` around recv stops once its socket is closed
-            for sock in sockets:
-                sock.close()
-
-        outcome = run_in_thread(_run_clients, fetch_all, rng, jobs, sockets, timeout=5, on_timeout=unstick,
-                                name="client")
-        results, server, loop = outcome.result(
-            "the loop did not finish within 5 s: a callback never returned. "
-            "Don't wait in a loop for data: return, and add_reader calls you again.")
-        expect(len(sockets) == len(jobs),
-               f"{len(jobs)} calls of fetch_all opened {len(sockets)} connections; connect once per call")
-        expect(not server.overlapped,
-               "send the next request only after the whole reply to the previous one has arrived")
-        for job, result in zip(jobs, results):
-            want = [b"ECHO " + request.upper() for request in job]
-            expect(result, f"on_done was never called for a list of {len(job)} request{'s'[:len(job) != 1]}: "
-                           "read until each reply ends with b'\\n'")
-            expect(len(result) == 1,
-                   f"on_done was called {len(result)} times for one list of requests; call it once, at the end")
-            got = result[0]
-            expect(isinstance(got, list), f"call on_done with a list of replies (bytes), got {_short(got)}")
-            for i, (g, w) in enumerate(zip(got, want)):
-                if g != w and isinstance(g, (bytes, bytearray)) and w.startswith(g):
-                    raise CheckFailed(f"reply {i + 1} was {_short(bytes(g))}, only the start of {_short(w)}: "
-                                      "a reply comes in pieces, keep reading until b'\\n'")
-                if g != w:
-                    mixed = (" Several clients run at once: keep each one's state in its own closure or object, "
-                             "not in globals.") if clients > 1 else ""
-                    raise CheckFailed(f"reply {i + 1} was {_short(g)}, expected {_short(w)}.{mixed}")
-            expect(len(got) == len(want), f"{len(job)} requests but on_done got {len(got)} replies")
-        requests = sum(map(len, jobs))
-        expect(server.served == requests, f"the server got {server.served} request lines, expected {requests}")
-        expect(all(s.closed for s in sockets), "close the socket once the last reply is complete")
-        expect(not [k for k in loop.snapshot()["readers"] if k.startswith("client")],
-               "remove your reader before closing the socket")
+        seed = rng.getrandbits(32)  # the network of this case: the same for every shrunk version of it
+        smallest_failure(lambda js: _client_case(fetch_all, seed, js), jobs, simpler=_fewer_requests, minimum=1,
+                         at_once=(_Hung,), budget=40)
     return "several clients at once, replies read across partial reads, requests one at a time, sockets closed"

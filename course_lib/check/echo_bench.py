@@ -3,13 +3,19 @@
 What it is: the two sides of the check's run, kept apart from the check's verdicts.
 
 - The server's side: ``SpyLoop`` wraps the real loop, counts the writer callbacks, keeps one
-  bad connection from ending the server loop, and notices a callback that is stuck;
-  ``RawTransport`` is the reactor's ``Transport`` with ``write`` switched off, on sockets
-  with a small send buffer, so the student's own ``send`` meets partial writes.
+  bad connection from ending the server loop, notices a callback that is stuck, and refuses
+  the reactor's own send path (a writer callback of a ``Transport``: what
+  ``Transport.write`` registers, however it was reached); ``RawTransport`` is the reactor's
+  ``Transport`` with ``write`` switched off, on sockets with a small send buffer, so the
+  student's own ``send`` meets partial writes.
 - The clients' side: a crowd of real non-blocking sockets on 127.0.0.1, driven together by
   one selector (``run_clients``): small messages, payloads far larger than the socket
   buffers, slow readers, clients that vanish mid-message; and ``rude_clients``, which reset
   the connection before the server has read their message.
+
+- ``try_echo(Protocol)``: the exercise's "try it" run, one client that sends 2 MB before it
+  reads a byte, so partial sends are certain and a server that loses bytes shows it; it
+  prints one line.
 
 What it is not: a benchmark. The crowd measures nothing; it only makes every hard case of
 an echo server happen on every run.
@@ -23,9 +29,12 @@ import socket
 import struct
 import time
 
-from course_lib.reactor import Transport
+from course_lib.loop import Loop
+from course_lib.reactor import LoopThread, Server, Transport
 
-__all__ = ["SpyLoop", "RawTransport", "Client", "best_selector", "run_clients", "rude_clients"]
+__all__ = ["SpyLoop", "RawTransport", "Client", "best_selector", "run_clients", "rude_clients", "try_echo"]
+
+TRANSPORT_WRITE_OFF = "transport.write (and the reactor's Transport.write) is switched off"
 
 
 # ---------------------------------------------------------------- the server's side
@@ -42,6 +51,8 @@ class SpyLoop:
 
     def before_callback(self, handle):
         self.running = (handle.name, time.monotonic())
+        if handle.name.endswith("Transport._on_writable") and self.server is not None:
+            self.server.used_transport_write = True  # the reactor's send path ran, not the student's
 
     def after_callback(self, handle, step):
         self.running = None
@@ -56,6 +67,9 @@ class SpyLoop:
         return None
 
     def add_writer(self, fd, callback, *args):
+        if isinstance(getattr(callback, "__self__", None), Transport):  # Transport.write(self.transport, ...)
+            raise RuntimeError(f"in 05.echo you send with self.sock.send() yourself: {TRANSPORT_WRITE_OFF}")
+
         def counted():
             self.writer_calls += 1
             try:
@@ -82,7 +96,7 @@ class RawTransport(Transport):
         super().__init__(loop, sock, protocol, server)
 
     def write(self, data):
-        raise RuntimeError("in 05.echo you send with self.sock.send() yourself; transport.write is switched off")
+        raise RuntimeError(f"in 05.echo you send with self.sock.send() yourself: {TRANSPORT_WRITE_OFF}")
 
     def _finish(self, exc):
         if not self._closed and self.sock.fileno() != -1 and self.sock.gettimeout() != 0.0:
@@ -188,3 +202,63 @@ def rude_clients(address, count: int) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = reset
         finally:
             sock.close()
+
+
+# ---------------------------------------------------------------- one client, for a try cell
+def try_echo(protocol_class, size: int = 2 * 1024 * 1024, quiet: float = 2.0) -> None:
+    """Serve one client with ``protocol_class`` (sending on its own, as in 05.echo); print what came back.
+
+    The client has a small receive buffer and sends all ``size`` bytes before it reads any, so
+    the server's ``send`` meets a full buffer for sure (and a server that blocks stops reading,
+    which stops the client's sending). Then it reads until it has them all or nothing came for
+    ``quiet`` seconds. An exception of the server's code is raised here."""
+    name = getattr(protocol_class, "__name__", "the server")
+    message = bytes(range(256)) * (size // 256)
+    loop = Loop(poller="default")
+    spy = SpyLoop(loop)
+    server = spy.server = Server(spy, protocol_class, transport_class=RawTransport)
+    client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    echoed, trouble, blocking = bytearray(), "", False
+    runner = None
+    try:
+        # small buffers on the way in and out: a server that stops reading stops the client too
+        server.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+        client.settimeout(quiet)
+        client.connect(server.address)
+        runner = LoopThread(loop).start()
+        try:
+            client.sendall(message)  # all of it first: what send() did not take, the server must keep
+            while len(echoed) < len(message):
+                chunk = client.recv(1 << 20)
+                if not chunk:
+                    trouble = "; then the server closed the connection"
+                    break
+                echoed += chunk
+        except TimeoutError:
+            trouble = f"; then nothing moved for {quiet:g} s"
+        except OSError as error:
+            trouble = f"; then the connection broke ({type(error).__name__})"
+        blocking = any(t.sock.fileno() != -1 and t.sock.gettimeout() != 0.0 for t in list(server.connections))
+    finally:
+        client.close()  # first: it also wakes a server stuck in a blocking send
+        if runner is not None:
+            runner.stop(timeout=2.0)
+        server.close()
+        loop.close()
+    for error in server.errors:
+        if not isinstance(error, OSError):
+            raise error  # a bug in the server's code: try_it names it and its line
+    if server.errors:
+        trouble += f" (your server's send raised {type(server.errors[0]).__name__})"
+    if blocking:
+        trouble += " (your server made its socket blocking: it waited in send, and stopped reading)"
+    line = f"{name}: {len(echoed):,} of {len(message):,} bytes echoed"
+    if bytes(echoed) != message[: len(echoed)]:
+        line += ", not as sent: bytes were lost or reordered" + trouble
+    elif len(echoed) < len(message):
+        line += trouble + ": the rest was lost"
+    else:
+        line += ", byte-exact"
+    print(line)  # printing is the point: this is a try cell's report

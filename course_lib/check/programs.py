@@ -7,8 +7,8 @@ asyncio itself (``course_lib.virtualclock``), so their orders and times can be c
 
 - ``random_program(rng, size)`` a random plan: which callback schedules which, how, and
   when; many timers share a deadline, to test the tie-break. ``program_from_plan(plan)``
-  turns the plan into a program, and ``describe(plan, name)`` says in words where a
-  callback came from, for a hint.
+  turns the plan into a program, ``describe(plan, name)`` says in words where a callback
+  came from, and ``show_plan(plan)`` writes a (shrunk) plan in one line, for a hint.
 - ``predict_program`` the fixed program of exercise 04.predict (the notebook shows it).
 
 What it is not: a loop. It only schedules; whichever loop it is given runs it.
@@ -16,7 +16,7 @@ What it is not: a loop. It only schedules; whichever loop it is given runs it.
 
 from __future__ import annotations
 
-__all__ = ["random_program", "program_from_plan", "describe", "predict_program"]
+__all__ = ["random_program", "program_from_plan", "describe", "show_plan", "predict_program"]
 
 DELAYS = [0, 0.5, 1, 1, 1, 1.5, 2]  # dyadic numbers: sums are exact floats, so ties stay ties
 
@@ -40,6 +40,15 @@ def describe(plan, name: str) -> str:
             how = "call_soon" if kind == "soon" else f"call_later({delay:g})"
             return f"{name!r} (scheduled with {how} {'before the run' if parent is None else f'by {parent!r}'})"
     return repr(name)
+
+
+def show_plan(plan) -> str:
+    """``a: soon; b: later(1); c: later(0) by a``: a plan in one line."""
+    parts = []
+    for parent, kind, delay, child in plan:
+        how = "soon" if kind == "soon" else f"later({delay:g})"
+        parts.append(f"{child}: {how}" + (f" by {parent}" if parent is not None else ""))
+    return "; ".join(parts)
 
 
 def program_from_plan(plan):

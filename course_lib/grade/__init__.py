@@ -18,6 +18,8 @@ Modules, in the order a notebook meets them:
   all: ``clean_up``, the one way every grading, a hung worker and the batch itself end
 - ``harness``  the grader's code inside the kernel: undo patches, run checks, report with a nonce
 - ``scoring``  the kernel's nonce-tagged reports and the watchdog's verdict -> one CSV row
+- ``shards``   ``--shard K/N``: which notebooks one machine grades, and the manifest it leaves
+- ``merge``    ``python -m course_lib.grade merge``: the shards' CSVs and feedback -> one gradebook
 
 Scoring: each check call runs once as the notebook runs it and ``--hidden`` (2) more times
 with ``extra=True`` and fresh random seeds. A check cell worth 1 point needs every run to
@@ -94,7 +96,8 @@ user, the course read-only, only that student's folder mounted, e.g.::
         -v "$PWD:/course:ro" -v "$PWD/$student:/submitted/$name:ro" -v "$PWD/out:/out" \
         course-image python -m course_lib.grade /submitted --course /course --jobs 2 \
         --out "/out/$name.csv" --feedback /out/feedback
-    done   # then concatenate out/*.csv (one header)
+    done
+    python -m course_lib.grade merge out/*.csv --submissions submitted/ --out grades.csv
 
 (``course-image``: any Python 3.10+ image with ``pip install -r requirements.txt`` and this
 repository.) Inside, ``RLIMIT_NPROC`` holds again because the user is not root, and one

@@ -1,4 +1,8 @@
-"""``python -m course_lib.grade PATH... --out grades.csv``: see ``--help`` and ``course_lib/grade/__init__.py``."""
+"""``python -m course_lib.grade PATH... --out grades.csv [--shard K/N]`` and ``python -m course_lib.grade merge``.
+
+See ``--help``, ``course_lib/grade/__init__.py`` (grading), ``shards.py`` (the ``--shard`` rule) and
+``merge.py`` (joining the shards' gradebooks).
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,17 @@ import time
 from pathlib import Path
 
 from course_lib import validate
-from course_lib.grade.batch import collect, grade_all, write_csv, write_feedback
+from course_lib.grade.batch import collect, grade_all, row_key, write_csv, write_feedback
 from course_lib.grade.limits import Limits
 from course_lib.grade.processes import PidsCgroup, clean_up, set_subreaper
+from course_lib.grade.scoring import shorten
+from course_lib.grade.shards import deal, duplicates, manifest_path, parse_shard, write_manifest
 
 DEFAULT_COURSE = Path(__file__).resolve().parents[2]
 
 DESCRIPTION = """\
 Grade students' exercise notebooks of the course and write one CSV row per notebook.
+(To join the CSVs of a class graded in shards: python -m course_lib.grade merge --help.)
 
 PATH is a notebook file or a folder searched recursively for *.ipynb, e.g. nbgrader's
 submitted/<student>/<assignment>/NN_name.ipynb or <student>/NN_name.ipynb. A notebook is
@@ -33,7 +40,7 @@ needs every run to pass; a cell worth more earns points * (runs passed / runs).
 EPILOG = """\
 CSV columns: submission (the notebook's folder below PATH, e.g. alice/ps1), student (its
 first part), notebook, score, max_score, status, detail
-(one line), checks (grade_id=score/points ...), seconds. status is one of
+(one line), checks (exercise=score/points ..., e.g. 01.predict=2/2), seconds. status is one of
   ok       ran to the end within the limits (failed checks just score 0)
   error    the kernel died or exited (os._exit, crash) or the notebook did not run to its end
   timeout  a cell ran longer than --timeout, or the notebook longer than --total-timeout / --cpu-time
@@ -42,6 +49,15 @@ first part), notebook, score, max_score, status, detail
 Checks that reported before an error/timeout/kill keep their points.
 
 Progress goes to stderr. The exit code is 0 when every notebook got its row.
+
+A large class on several machines: each grades one share with --shard K/N (K counts from 0,
+so --shard $JOB_COMPLETION_INDEX/8 in a Kubernetes Indexed Job, $SLURM_ARRAY_TASK_ID/8 in a
+SLURM array --array=0-7); the share depends only on the notebooks' paths below PATH. Each run
+writes its CSV and, beside it, OUT with .manifest.json (the whole class and its share). Then
+  python -m course_lib.grade merge shard-*.csv --out grades.csv [--feedback DIR --shard-feedback DIR...]
+joins them into the gradebook a single run writes, refusing duplicate or missing notebooks
+(python -m course_lib.grade merge --help).
+
 Student code runs as your user: for high stakes run this in a container (see
 course_lib/grade/__init__.py, "Threat model").
 """
@@ -61,6 +77,13 @@ def _number(rule, **bounds):
             raise argparse.ArgumentTypeError(str(error)) from None
 
     return parse
+
+
+def _shard(text: str):
+    try:
+        return parse_shard(text)
+    except (TypeError, ValueError) as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def parse_args(argv):
@@ -92,6 +115,9 @@ def parse_args(argv):
     p.add_argument("--course", type=Path, default=DEFAULT_COURSE, metavar="DIR",
                    help="course folder holding solutions/ (default: %(default)s); it is put on the kernel's "
                         "sys.path, so a course outside this package can register its checks from a module there")
+    p.add_argument("--shard", type=_shard, metavar="K/N",
+                   help="grade only shard K of N (K = 0 ... N-1) of the notebooks found, and write the "
+                        "manifest merge needs beside --out; the same K/N picks the same notebooks on any machine")
     p.add_argument("--no-cgroup", action="store_true", help="do not use a pids cgroup even if one can be made")
     p.add_argument("--no-preload", action="store_true",
                    help="start every kernel from scratch instead of forking it from a pre-imported one (slower)")
@@ -99,6 +125,11 @@ def parse_args(argv):
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["merge"]:  # a folder called merge: write ./merge
+        from course_lib.grade.merge import main as merge
+
+        return merge(argv[1:])
     args = parse_args(argv)
     if not (args.course / "solutions").is_dir():
         print(f"error: {args.course / 'solutions'} is not a folder (use --course DIR)", file=sys.stderr)
@@ -111,6 +142,18 @@ def main(argv=None) -> int:
               "elsewhere only the rlimits and timeouts hold", file=sys.stderr)
     set_subreaper()
     subs = collect(args.paths)
+    everyone, share = subs, list(range(len(subs)))
+    if args.shard:
+        index, count = args.shard
+        keys = [row_key(sub) for sub in subs]
+        twice = duplicates(keys)
+        if twice:
+            print(f"error: --shard needs each notebook to have its own row, but {len(twice)} submission/notebook "
+                  f"pair(s) occur twice, e.g. {'/'.join(twice[0])}: grade one folder that holds them all",
+                  file=sys.stderr)
+            return 2
+        share = [i for i, shard in enumerate(deal(keys, count)) if shard == index]
+        subs = [everyone[i] for i in share]
     use_cgroup = not args.no_cgroup
     if use_cgroup:
         probe = PidsCgroup.create(f"edp-grade-probe-{os.getpid()}", limits.max_tasks)
@@ -120,7 +163,8 @@ def main(argv=None) -> int:
     if not use_cgroup and os.geteuid() == 0:
         print("warning: running as root without a pids cgroup: the process limit is only the watchdog's "
               "(see the threat model in course_lib/grade/__init__.py)", file=sys.stderr)
-    print(f"grading {len(subs)} notebook(s) with {args.jobs} job(s)"
+    of = f" (shard {args.shard[0]}/{args.shard[1]} of {len(everyone)})" if args.shard else ""
+    print(f"grading {len(subs)} notebook(s){of} with {args.jobs} job(s)"
           f"{' (pids cgroup)' if use_cgroup else ''}", file=sys.stderr)
     start = time.monotonic()
 
@@ -128,7 +172,7 @@ def main(argv=None) -> int:
         r = sub.result
         print(f"[{done}/{total}] {sub.submission}/{sub.notebook}: {r.get('status')} "
               f"{float(r.get('score', 0)):g}/{float(r.get('max_score', 0)):g} ({r.get('seconds', '?')} s) "
-              f"{str(r.get('detail', ''))[:100]}", file=sys.stderr, flush=True)
+              f"{shorten(r.get('detail', ''), 100)}", file=sys.stderr, flush=True)
 
     try:
         grade_all(subs, args.course, limits, args.jobs, hidden=args.hidden, use_cgroup=use_cgroup,
@@ -138,11 +182,16 @@ def main(argv=None) -> int:
     write_csv(subs, args.out)
     if args.feedback:
         write_feedback(subs, args.feedback)
+    if args.shard:
+        write_manifest(args.out, everyone, *args.shard, share, feedback=bool(args.feedback))
+    else:  # an earlier sharded run's manifest would no longer describe this CSV
+        manifest_path(args.out).unlink(missing_ok=True)
     counts = {}
     for sub in subs:
         counts[sub.result.get("status")] = counts.get(sub.result.get("status"), 0) + 1
     print(f"graded {len(subs)} notebook(s) in {time.monotonic() - start:.1f} s: "
-          + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + f"; wrote {args.out}", file=sys.stderr)
+          + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + f"; wrote {args.out}"
+          + (" and its manifest" if args.shard else ""), file=sys.stderr)
     return 0
 
 

@@ -4,7 +4,8 @@ What it is: ``collect(paths)`` (one ``Submission`` per notebook file found, fold
 recursively as nbgrader lays them out: ``submitted/<student>/<assignment>/NN_name.ipynb``),
 ``grade_all`` (``jobs`` worker processes, each grading one notebook at a time; a worker that
 does not answer in time is killed with everything it started and replaced), ``write_csv`` and
-``write_feedback``.
+``write_feedback``; ``row_key`` and ``feedback_path`` say which row and which feedback file a
+notebook gets (``shards`` and ``merge`` rely on both).
 
 What it is not: the part that touches student code; that is ``worker.py`` and the kernel.
 """
@@ -188,14 +189,32 @@ def grade_all(subs: list[Submission], course: Path, limits: Limits, jobs: int, h
     return subs
 
 
+def _name(check: dict) -> str:
+    return check.get("name") or check["grade_id"]
+
+
 def checks_summary(result: dict) -> str:
-    return " ".join(f"{c['grade_id']}={c['score']:g}/{c['points']:g}" for c in result.get("checks", []))
+    """The CSV's checks column: ``01.predict=2/2 01.bounds=0/2``."""
+    return " ".join(f"{_name(c).replace(', ', '+')}={c['score']:g}/{c['points']:g}" for c in result.get("checks", []))
+
+
+def _once(hint: str, said: set) -> str:
+    """A hint in full the first time; after that a short reminder (a blank notebook says "not written yet" once)."""
+    if hint not in said:
+        said.add(hint)
+        return hint
+    return "not written yet (see above)" if hint.startswith("not written yet") else "the same hint as above"
 
 
 def _cell(text: object) -> str:
     """One line, and never a spreadsheet formula (folder names and hints can come from students)."""
     text = " ".join(str(text).split())
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def row_key(sub: Submission) -> tuple[str, str]:
+    """A row's identity in the gradebook: its ``submission`` and ``notebook`` cells, as the CSV shows them."""
+    return _cell(sub.submission), _cell(sub.notebook)
 
 
 def write_csv(subs: list[Submission], out: Path) -> None:
@@ -206,7 +225,7 @@ def write_csv(subs: list[Submission], out: Path) -> None:
         for sub in subs:
             r = sub.result
             writer.writerow({
-                "submission": _cell(sub.submission), "student": _cell(sub.student), "notebook": _cell(sub.notebook),
+                "submission": row_key(sub)[0], "student": _cell(sub.student), "notebook": row_key(sub)[1],
                 "score": f"{float(r.get('score', 0)):g}", "max_score": f"{float(r.get('max_score', 0)):g}",
                 "status": r.get("status", "error"), "detail": _cell(r.get("detail", "")),
                 "checks": checks_summary(r), "seconds": r.get("seconds", ""),
@@ -219,22 +238,24 @@ def feedback_text(sub: Submission) -> str:
              f"Score: {float(r.get('score', 0)):g} of {float(r.get('max_score', 0)):g} points. "
              f"Status: {r.get('status')}.",
              f"{r.get('detail', '')}", ""]
+    said: set = set()  # hints given in full so far (the summary line above is the CSV's, and not counted)
     for c in r.get("checks", []):
-        lines.append(f"## {c['grade_id']}: {c['score']:g} of {c['points']:g} points")
+        lines.append(f"## {_name(c)}: {c['score']:g} of {c['points']:g} points")
         public = [x for x in c["results"] if not x["hidden"]]
         hidden = [x for x in c["results"] if x["hidden"]]
         for x in public:
             if x["passed"]:
                 lines.append("- ✔ the check in your notebook passed")
             elif x["reported"]:
-                lines.append(f"- ✘ the check in your notebook failed: {x['hint']}")
+                lines.append(f"- ✘ the check in your notebook failed: {_once(x['hint'], said)}")
             else:
                 lines.append(f"- ✘ the check did not run{': ' + c['error'] if c['error'] else ''}")
         if hidden:
             ok = sum(x["passed"] for x in hidden)
             line = f"- {'✔' if ok == len(hidden) else '✘'} extra hidden cases: {ok} of {len(hidden)} runs passed"
             hint = next((x["hint"] for x in hidden if x["reported"] and not x["passed"]), "")
-            lines.append(line + (f" (first failure: {hint})" if hint else ""))
+            shown = {x["hint"] for x in public if x["reported"] and not x["passed"]}
+            lines.append(line + (f" (first failure: {_once(hint, said)})" if hint and hint not in shown else ""))
         lines.append("")
     errors = r.get("cell_errors", [])
     if errors:
@@ -244,9 +265,14 @@ def feedback_text(sub: Submission) -> str:
     return "\n".join(lines)
 
 
+def feedback_path(sub: Submission) -> str:
+    """Where a notebook's feedback goes, below the feedback folder: ``alice/ps1/01_three_models.md``."""
+    parts = [p for p in Path(sub.submission).parts if p not in ("/", "..", ".", "\\")]
+    return Path(*parts, (Path(sub.notebook).stem or "submission") + ".md").as_posix()
+
+
 def write_feedback(subs: list[Submission], folder: Path) -> None:
     for sub in subs:
-        parts = [p for p in Path(sub.submission).parts if p not in ("/", "..", ".", "\\")]
-        target = folder.joinpath(*parts, (Path(sub.notebook).stem or "submission") + ".md")
+        target = folder / feedback_path(sub)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(feedback_text(sub))

@@ -9,6 +9,11 @@ A check cell worth 1 point needs every run to pass (the notebook's own and the h
 a cell worth more earns ``points * runs passed / runs``. A run that never reported counts
 as failed, so a notebook can lose points by crashing or tampering, never gain them.
 
+Checks are named as students know them: by the exercise ids their cell checks (``01.predict``),
+not by the cell's ``grade_id`` (``predict_check``), which is the fallback for a cell that names
+none. Text from a run is shortened at a word boundary with an ellipsis (``shorten``), never
+mid-word.
+
 What it is not: the runner. Starting the kernel and executing the cells is ``worker.py``.
 """
 
@@ -17,12 +22,28 @@ from __future__ import annotations
 import ast
 import os
 
-__all__ = ["row", "read_reports", "cell_errors", "result_row"]
+__all__ = ["row", "read_reports", "cell_errors", "result_row", "shorten", "check_name"]
+
+
+def shorten(text: object, width: int) -> str:
+    """``text`` on one line, at most ``width`` characters: cut after a whole word, with "…" added."""
+    text = " ".join(str(text).split())
+    if len(text) <= width:
+        return text
+    cut = text[:width]  # room for the ellipsis: the word cut in two is dropped, and the space before it
+    cut = cut[:cut.rfind(" ")] if " " in cut else cut[:width - 1]
+    return cut.rstrip(" ,;:") + "…"
+
+
+def check_name(grade_id: str, exercise_ids) -> str:
+    """How a student knows a check cell: its exercise ids (``01.predict``), else its ``grade_id``."""
+    named = list(dict.fromkeys(e for e in exercise_ids if e))
+    return ", ".join(named) if named else grade_id
 
 
 def row(status: str, detail: str, score=0.0, max_score=0.0, **more) -> dict:
     """One result: the CSV row's own fields (detail on one line, at most 300 characters) and ``more``."""
-    return {"status": status, "detail": " ".join(str(detail).split())[:300], "score": round(score, 2),
+    return {"status": status, "detail": shorten(detail, 300), "score": round(score, 2),
             "max_score": round(max_score, 2), **more}
 
 
@@ -57,7 +78,7 @@ def cell_errors(nb, labels):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 errors.append({"label": label, "ename": str(out.get("ename", "")),
-                               "evalue": str(out.get("evalue", ""))[:200]})
+                               "evalue": shorten(out.get("evalue", ""), 200)})
     return errors
 
 
@@ -93,7 +114,8 @@ def result_row(built, client, watchdog, crash, exit_code, reports, forged, hidde
         score = g.points * fraction if g.points > 1 else (g.points if fraction == 1 else 0.0)
         cell_error = next((f"{e['ename']}: {e['evalue']}" for e in errors if e["label"] == f"cell {g.grade_id}"), "")
         checks.append({
-            "grade_id": g.grade_id, "points": g.points, "score": round(score, 2), "passed": passed,
+            "grade_id": g.grade_id, "name": check_name(g.grade_id, g.exercise_ids), "points": g.points,
+            "score": round(score, 2), "passed": passed,
             "runs": len(expected),
             "results": [{"key": k, "run": i, "hidden": i > 0, "reported": r is not None,
                          "passed": bool(r and r[0]), "hint": r[1] if r else ""} for (k, i), r in zip(expected, got)],
@@ -112,7 +134,7 @@ def result_row(built, client, watchdog, crash, exit_code, reports, forged, hidde
             f"exit code {exit_code}" if exit_code is not None else "no exit code"
         status, detail = "error", f"the kernel died ({how}), e.g. os._exit() or a crash; later cells did not run"
     elif crash is not None:
-        said = str(crash).splitlines()[0][:150] if str(crash) else ""
+        said = shorten(str(crash).splitlines()[0], 150) if str(crash) else ""
         status, detail = "error", f"grading stopped: {type(crash).__name__}: {said}"
     elif timed_out:
         status, detail = "timeout", f"{timed_out[0]} ran longer than {limits.cell_timeout:g} s and was interrupted"
@@ -134,7 +156,7 @@ def result_row(built, client, watchdog, crash, exit_code, reports, forged, hidde
             first = failed[0]
             hint = next((r["hint"] for r in first["results"] if r["reported"] and not r["passed"]), "")
             hint = hint or first["error"] or "no result"
-            detail += f"; {first['grade_id']}: {hint}"
+            detail += f"; {first['name']}: {hint}"
     if forged:
         detail += f"; ignored {forged} forged report lines"
     if "refused" in events:

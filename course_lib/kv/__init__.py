@@ -14,6 +14,7 @@ What it is not: Redis. It speaks enough of its protocol for ``redis-cli``,
 """
 
 from course_lib.kv import client as _client  # noqa: F401  (registers the connection commands)
+from course_lib.kv import keyspace as _keyspace  # noqa: F401  (registers the key, expiry and list commands)
 from course_lib.kv.client import Client, ServerState
 from course_lib.kv.commands import COMMANDS
 from course_lib.kv.db import Database

@@ -229,6 +229,3 @@ def ping(c, args):
 @command("echo", 2, keys=(0, 0, 0))
 def echo(c, args):
     return args[1]
-
-
-from course_lib.kv import keyspace  # noqa: E402,F401  (the key, expiry and list commands join the table)

@@ -69,33 +69,42 @@ def _free_port() -> int:
 
 
 class Lab:
-    """A running JupyterLab: ``url(path)``, ``api(method, path)``; ``root`` is the served folder."""
+    """A running JupyterLab: ``url(path)``, ``api(method, path)``; ``root`` is the served folder.
 
-    def __init__(self, tmp: Path):
-        self.tmp, self.root = tmp, tmp / "root"
-        shutil.copytree(ROOT / "notebooks", self.root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-        shutil.copytree(FIXTURES, self.root / "fixtures", ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    By default it serves a copy of ``notebooks/`` and of the fixtures. ``Lab(tmp, command, root)``
+    instead runs ``command`` (a student's own, e.g. the README's) in the folder ``root``, adding
+    only what a test needs: no browser, 127.0.0.1, a free port, a random token, quiet start-up.
+    """
+
+    def __init__(self, tmp: Path, command: list[str] | None = None, root: Path | None = None):
+        self.tmp, self.root = tmp, root or tmp / "root"
+        if root is None:
+            shutil.copytree(ROOT / "notebooks", self.root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+            shutil.copytree(FIXTURES, self.root / "fixtures", ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
         self.token = secrets.token_hex(16)
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ)
         for var, sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"), ("JUPYTER_RUNTIME_DIR", "runtime"),
                          ("IPYTHONDIR", "ipython"), ("JUPYTERLAB_SETTINGS_DIR", "settings"),
-                         ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"), ("MPLCONFIGDIR", "mpl")]:
+                         ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"), ("MPLCONFIGDIR", "mpl"), ("HOME", "home")]:
             env[var] = str(tmp / sub)
             (tmp / sub).mkdir(exist_ok=True)
-        env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+        course = self.root if root is not None else ROOT  # the kernels import this course_lib
+        env["PYTHONPATH"] = os.pathsep.join([str(course)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
         env["EDP_PROGRESS_FILE"] = ""          # running the course's notebooks must not tick a student's progress
         settings = tmp / "settings" / "@jupyterlab" / "apputils-extension"
         settings.mkdir(parents=True)
         (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
         self.log = open(tmp / "jupyterlab.log", "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
-             "--port-retries=0", f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
-             "--allow-root", "--LabApp.news_url=None",
-             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=tmp, start_new_session=True)
+        flags = ["--no-browser", "--ip=127.0.0.1", f"--port={self.port}", "--port-retries=0",
+                 f"--IdentityProvider.token={self.token}", "--allow-root", "--LabApp.news_url=None",
+                 "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+        if command is None:
+            command = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={self.root}"]
+        self.command = command + flags
+        self.proc = subprocess.Popen(self.command, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     cwd=self.root if root is not None else tmp, start_new_session=True)
 
     def api(self, method: str, path: str, timeout: float = 10):
         req = urllib.request.Request(f"{self.base}{path}", method=method, headers={"Authorization": f"token {self.token}"})
@@ -145,6 +154,12 @@ class Lab:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
         self.log.close()
+
+
+@pytest.fixture(scope="session")
+def lab_class():
+    """The Lab class, for tests that start JupyterLab their own way (tests/browser/test_readme_start.py)."""
+    return Lab
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def notebooks_to_test() -> list[str]:
     """Paths, as served (see conftest), of every notebook to open: notebooks/ and the fixtures."""
-    found = [f"notebooks/{p.name}" for p in sorted((ROOT / "notebooks").glob("*.ipynb"))]
+    found = [f"notebooks/{p.name}" for p in sorted((ROOT / "notebooks").glob("*.ipynb"))
+             if '"cell_type": "code"' in p.read_text()]  # the glossary has nothing to run
     found += [f"fixtures/{p.name}" for p in sorted((ROOT / "tests" / "browser" / "fixtures").glob("*.ipynb"))]
     return found
 
@@ -203,6 +204,55 @@ def test_run_animates_and_pauses_without_blocking_the_kernel(lab, browser, outpu
         page.screenshot(path=str(output_dir / "stepper_demo-after-run.png"))
         round_trips = [stepper.evaluate(ROUND_TRIP_JS) for _ in range(10)]  # printed, never asserted
         print(f"Step click round trip in the browser: median {sorted(round_trips)[5]:.0f} ms, max {max(round_trips):.0f} ms")
+    finally:
+        page.close()
+        context.close()
+        lab.shutdown_kernels()
+
+
+def _feedback(question) -> str:
+    return (question.locator(".edp-quiz-feedback").text_content() or "") if question.locator(
+        ".edp-quiz-feedback").count() else ""
+
+
+def test_the_self_check_answers_from_the_keyboard(lab, browser, output_dir):
+    """Chapter 00's quiz: one question answered right and one wrong, with the keyboard only."""
+    path = "notebooks/00_start_here.ipynb"
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        _open(page, lab, path, workspace="-quiz")
+        _run_all(page)
+        _wait_finished(page, lab, RUN_TIMEOUT)
+        quiz = page.locator(".edp-quiz").first
+        quiz.wait_for(timeout=30_000)
+        first, last = quiz.locator(".edp-quiz-q").first, quiz.locator(".edp-quiz-q").last
+        # Question 1, radio buttons. JupyterLab takes the arrow keys (they move between cells), so:
+        # Tab from choice A to choice B, Space to pick it, Tab on to the Check button, Enter.
+        first.scroll_into_view_if_needed()
+        first.locator("input[type=radio]").first.focus()
+        page.keyboard.press("Tab")
+        page.keyboard.press("Space")
+        for _ in range(8):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.textContent.trim()") == "Check":
+                break
+        assert first.locator("input[type=radio]").nth(1).is_checked(), "Space did not pick choice B"
+        page.keyboard.press("Enter")
+        _wait(lambda: _feedback(first), 15, "feedback on question 1")
+        assert _feedback(first).startswith("✔ Right. B and D are due at once"), _feedback(first)
+        # The last question, a text box: type a wrong answer and press Enter.
+        last.scroll_into_view_if_needed()
+        last.locator("input[type=text]").focus()
+        page.keyboard.type("call_later")
+        page.keyboard.press("Enter")
+        _wait(lambda: _feedback(last), 15, "feedback on the last question")
+        assert _feedback(last) == "✘ Not quite. call_later waits a delay first.", _feedback(last)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(output_dir / "00_start_here-quiz.png"))
+    except Exception:
+        page.screenshot(path=str(output_dir / "00_start_here-quiz-FAILED.png"))
+        raise
     finally:
         page.close()
         context.close()
