@@ -8,6 +8,7 @@ import pytest
 
 from course_lib.check import CheckFailed, check
 from course_lib.check import getrange_cases
+from course_lib.kv.protocol import KVProtocol
 from notebook_code import definitions
 
 CELLS = ("setup", "parser_answer", "store_answer", "handler_answer", "getrange_answer")
@@ -102,6 +103,17 @@ class ForgetsTrailingCRLF(SOL.RespParser):
         return (words, used - 2) if words is not None else (None, 0)
 
 
+class ReusesTheCourseParser(SOL.RespParser):
+    def __init__(self):
+        super().__init__()
+        from course_lib.resp import Parser
+
+        self.inner = Parser()
+
+    def feed(self, data):
+        return self.inner.feed(data)
+
+
 class Hangs(SOL.RespParser):
     def feed(self, data):
         self.buffer += data
@@ -127,6 +139,7 @@ def test_parser_blank_is_not_written():
     (NoDollarCheck, "was accepted"),
     (ForgetsTrailingCRLF, "expected|is valid, yet"),
     (Hangs, "did not return within 5 s"),
+    (ReusesTheCourseParser, "write the parser yourself"),
 ])
 def test_parser_rejects(answer, hint):
     fails("07.parser", answer, hint)
@@ -203,6 +216,14 @@ class BadOptionsAccepted(SOL.Store):
         return super().cmd_set(key, value, *options)
 
 
+class WrapsTheCourseKeyspace(SOL.Store):
+    def __init__(self, loop):
+        super().__init__(loop)
+        from course_lib.kv.db import Database
+
+        self.inner = Database(loop.time, loop.call_at)
+
+
 def test_expiry_passes():
     check("07.expiry", SOL.Store)
 
@@ -221,6 +242,7 @@ def test_expiry_blank_is_not_written():
     (ExpireMissingKey, "expected 0"),
     (PastDeadlineKept, "should be gone"),
     (BadOptionsAccepted, "syntax error"),
+    (WrapsTheCourseKeyspace, "write the keyspace yourself"),
 ])
 def test_expiry_rejects(answer, hint):
     fails("07.expiry", answer, hint)
@@ -278,6 +300,10 @@ class IgnoresEOF(SOL.Handler):
         return True
 
 
+class CourseHandler(KVProtocol):
+    """The course's own protocol class, handed in as the answer."""
+
+
 class Crashes(SOL.Handler):
     def data_received(self, data):
         if b"ECHO" in data:
@@ -301,6 +327,7 @@ def test_handler_blank_is_not_written():
     (IgnoresClosing, "QUIT"),
     (IgnoresEOF, "eof_received"),
     (Crashes, "your Handler raised KeyError"),
+    (CourseHandler, "write the handler yourself"),
 ])
 def test_handler_rejects(answer, hint):
     fails("07.handler", answer, hint)

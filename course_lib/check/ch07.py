@@ -28,10 +28,18 @@ from course_lib.check import expiry_model, getrange_cases, kv_clients
 from course_lib.check.timeout import run_in_thread
 from course_lib.kv.client import Client, ServerState
 from course_lib.kv.db import Database
-from course_lib.kv.protocol import HIGH_WATER
+from course_lib.kv.protocol import HIGH_WATER, KVProtocol
 from course_lib.resp import Error, Parser, ProtocolError, encode
 
 __all__ = ["check_parser", "check_expiry", "check_handler", "check_getrange"]
+
+
+def _own_work(cls_or_obj, course_class, what: str, where: str) -> None:
+    """Fail if the answer is, extends or holds the course's own ``course_class``: the exercise asks for it."""
+    cls = cls_or_obj if isinstance(cls_or_obj, type) else type(cls_or_obj)
+    held = [] if isinstance(cls_or_obj, type) else list(getattr(cls_or_obj, "__dict__", {}).values())
+    expect(not (issubclass(cls, course_class) or any(isinstance(v, course_class) for v in held)),
+           f"this exercise asks you to write {what} yourself: don't reuse {where}")
 
 
 def _short(value, limit: int = 90) -> str:
@@ -103,6 +111,10 @@ def _bad_input(parser_class, stream: bytes) -> None:
 
 @exercise("07.parser", "An incremental RESP parser")
 def check_parser(parser_class, *, rng, extra):
+    _own_work(parser_class, Parser, "the parser", "course_lib.resp.Parser")
+    sample = parser_class()
+    run_in_thread(sample.feed, encode([b"PING"]), timeout=5.0)  # only to see what it keeps; the rest is below
+    _own_work(sample, Parser, "the parser", "course_lib.resp.Parser")
     cases = 0
     for commands in _streams(rng, 40 if extra else 16):
         data = b"".join(map(encode, commands))
@@ -154,6 +166,7 @@ def _result(fn, *args):
 def _run_script(store_class, steps) -> None:
     loop = expiry_model.VirtualLoop()
     store, model = store_class(loop), expiry_model.Model(loop)
+    _own_work(store, Database, "the keyspace", "course_lib.kv.db.Database")
     story = []
     for step, arg in steps:
         if step == "run":
@@ -295,6 +308,7 @@ def _backpressure(server) -> None:
 
 @exercise("07.handler", "A connection handler with pipelining and backpressure")
 def check_handler(handler_class, *, rng, extra):
+    _own_work(handler_class, KVProtocol, "the handler", "course_lib.kv.protocol.KVProtocol")
     with kv_clients.HandlerServer(handler_class) as server:
         for scenario in (lambda: _redis_py(server), lambda: _raw_streams(server, rng, 6 if extra else 3),
                          lambda: _endings(server), lambda: _backpressure(server)):
