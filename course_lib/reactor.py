@@ -176,7 +176,7 @@ class Server:
     """Listen on ``host``:``port`` and serve each client with ``protocol_factory()``."""
 
     def __init__(self, loop, protocol_factory, host: str = "127.0.0.1", port: int = 0, backlog: int = 1024,
-                 transport_class=Transport):
+                 transport_class=Transport, reuse_port: bool = False):
         if not callable(protocol_factory):
             raise TypeError(f"protocol_factory must be a class or function returning a protocol, got {protocol_factory!r}")
         self.loop, self.protocol_factory, self.transport_class = loop, protocol_factory, transport_class
@@ -186,6 +186,8 @@ class Server:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:  # asyncio's name: several servers share the port, the kernel spreads the clients
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             self.sock.bind((host, port))
             self.sock.listen(backlog)
             self.sock.setblocking(False)

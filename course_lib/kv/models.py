@@ -132,8 +132,8 @@ class AsyncioModel(Model):
                 KVProtocol.connection_lost(protocol, exc)
 
         try:
-            self.server = self.loop.run_until_complete(
-                self.loop.create_server(lambda: Protocol(state), self.host, self.port, backlog=1024))
+            self.server = _run_elsewhere(self.loop, self.loop.create_server(
+                lambda: Protocol(state), self.host, self.port, backlog=1024))
         except BaseException:
             self.loop.close()
             raise
@@ -148,9 +148,28 @@ class AsyncioModel(Model):
         self.server.close()
         for transport in list(self.transports):
             transport.abort()
-        self.loop.run_until_complete(self.server.wait_closed())
-        self.loop.run_until_complete(asyncio.sleep(0))  # let connection_lost callbacks run
+        _run_elsewhere(self.loop, self.server.wait_closed())
+        _run_elsewhere(self.loop, asyncio.sleep(0))  # let connection_lost callbacks run
         self.loop.close()
+
+
+def _run_elsewhere(loop, coro):
+    """``loop.run_until_complete(coro)`` in a helper thread: asyncio refuses to run a loop in a
+    thread where another one is running already, such as a Jupyter kernel's main thread."""
+    box = {}
+
+    def main():
+        try:
+            box["result"] = loop.run_until_complete(coro)
+        except BaseException as error:
+            box["error"] = error
+
+    helper = threading.Thread(target=main, name="kv-asyncio-setup")
+    helper.start()
+    helper.join()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
 
 
 class ThreadsModel(Model):
