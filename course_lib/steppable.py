@@ -17,6 +17,7 @@ the thread interleaving explorer, the level/edge-triggered demo)::
 - ``snapshot(obj)``: ``obj.snapshot()``, checked to be a dict;
 - ``deterministic(obj)``: may a replay of ``obj`` be trusted to reach the same state?
 - ``close(obj)``: close ``obj`` if it can be closed;
+- ``step(obj)``: ``obj.step()`` with what it printed caught: ``(its result, the printed text)``;
 - ``replay(factory, max_steps)``: a fresh run from ``factory`` taken to its end, as a ``Run``
   (the lines its steps said, the snapshots, the timeline): what a Stepper's static copy shows.
 
@@ -31,7 +32,7 @@ import inspect
 import io
 from dataclasses import dataclass, field
 
-__all__ = ["missing", "check", "build", "snapshot", "deterministic", "close", "replay", "Run"]
+__all__ = ["missing", "check", "build", "snapshot", "deterministic", "close", "step", "replay", "Run"]
 
 PROTOCOL = ("step", "done", "snapshot")
 _SEE = "(see 'The steppable protocol' in docs/DEVELOPING.md)"
@@ -99,6 +100,17 @@ class Run:
     timeline: object = None  # its timeline() at the end, if it has one
     done: bool = False       # whether it reached its end (read before it was closed)
     stopped: str = ""        # why the run ended before ``done`` ("" when it reached the end)
+
+
+def step(obj):
+    """One ``obj.step()``; returns (what it returned, what it printed meanwhile, stdout and stderr).
+
+    The Stepper shows the printed text under its picture: printed from a button's click handler it
+    would go to no cell at all (JupyterLab sends it to its log console)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        result = obj.step()
+    return result, out.getvalue()
 
 
 def replay(factory, max_steps: int) -> Run:

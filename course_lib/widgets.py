@@ -2,9 +2,9 @@
 
 What it is: ``Stepper(factory)`` shows **Reset**, **Back**, **Step** and **Run** buttons, one line
 saying what the last step did, a view of the state (clock, ready queue, timers, readers and
-writers, or threads, shared memory and locks) and the timeline growing as you step. It works with
-anything that follows the steppable protocol (``course_lib.steppable``: ``step()``, ``done``,
-``snapshot()`` and, optionally, ``timeline()``).
+writers, or threads, shared memory and locks), the timeline growing as you step, and under it what
+the steps printed. It works with anything that follows the steppable protocol
+(``course_lib.steppable``: ``step()``, ``done``, ``snapshot()`` and, optionally, ``timeline()``).
 
 Give it a zero-argument function that builds a *fresh* steppable: then Reset builds a new one and
 Back replays the same run to the previous step (the simulations are deterministic, so a replay
@@ -83,10 +83,11 @@ class Stepper:
         self.last_line = w.HTML()
         self.state_view = w.HTML()
         self.timeline_view = w.HTML()
+        self.printed = w.Output()  # what the steps printed (steppable.step catches it)
         self._title = render_title(title)
         head = [w.HTML(self._title)] if title else []
         buttons = w.HBox([self.reset_button, self.back_button, self.step_button, self.run_button, self.status])
-        self.widget = w.VBox(head + [buttons, self.last_line, self.state_view, self.timeline_view])
+        self.widget = w.VBox(head + [buttons, self.last_line, self.state_view, self.timeline_view, self.printed])
         self.widget.add_class("edp-stepper")
         self._start()
 
@@ -98,7 +99,7 @@ class Stepper:
         self._obj = new
 
     def _start(self):
-        self._history: list[str] = []
+        self._history, self._printed = [], []  # per step: the line it said, the text it printed
         self._snapshots = [steppable.snapshot(self._obj)]
         self._seen, self._new = set(), set()
         # A real clock (time.monotonic) has no meaningful zero: draw it from when this run began.
@@ -144,8 +145,10 @@ class Stepper:
         if self.done:
             self._refresh("done: nothing more can happen")
             return None
-        line = str(self._obj.step())
+        result, printed = steppable.step(self._obj)
+        line = str(result)
         self._history.append(line)
+        self._printed.append(printed)
         self._snapshots.append(steppable.snapshot(self._obj))
         self._refresh(line, stepped=True)
         return line
@@ -162,8 +165,8 @@ class Stepper:
         for i in range(target):
             if i == target - 1:
                 self._seen = set(self._segments() or ())
-            self._obj.step()
-        self._history, self._snapshots = old_history, old_snaps
+            steppable.step(self._obj)  # what the replay prints was shown the first time
+        self._history, self._snapshots, self._printed = old_history, old_snaps, self._printed[:target]
         now = steppable.snapshot(self._obj)
         warn = "" if now == old_snaps[-1] else \
             " (warning: the replay did not reach the same state; is the run deterministic?)"
@@ -265,6 +268,8 @@ class Stepper:
             self.last_line.value = render_line(self._line)
             self.state_view.value = render_state(self.state)
             self.timeline_view.value = self._timeline_html(stepped)
+            printed = "".join(self._printed)  # an Output widget's outputs, set whole: no capture, no thread issue
+            self.printed.outputs = ({"output_type": "stream", "name": "stdout", "text": printed},) if printed else ()
         self.step_button.disabled = done
         self.run_button.disabled = done and not running
         self.run_button.description = "Pause" if running else "Run"

@@ -356,3 +356,31 @@ def test_a_real_clock_is_drawn_from_the_start_of_the_run():
         t.step()
     assert s.state["clock"] == 1000.0 + t.state["clock"]
     assert s.timeline_view.value == t.timeline_view.value  # same picture: the dashed clock line at the same place
+
+
+def _printing_loop():
+    """Chapter 00's kind of program: callbacks that print."""
+    from course_lib.loop import Loop
+    loop = Loop()
+    loop.call_soon(print, "hello")
+    loop.call_later(1.0, print, "later")
+    return loop
+
+
+def _printed(stepper):
+    return "".join(out["text"] for out in stepper.printed.outputs)
+
+
+def test_what_the_steps_print_shows_under_the_stepper_and_follows_back_and_reset(capsys):
+    # Printed from a button's click handler, the text would reach no cell (JupyterLab's log
+    # console gets it), so the Stepper catches it and shows it in its own Output widget.
+    s = Stepper(_printing_loop)
+    s.run_to_end()
+    assert _printed(s) == "hello\nlater\n"
+    s.back()                      # back to before "later" was printed: the replay prints nothing new
+    assert _printed(s) == "hello\n"
+    s.reset()
+    assert _printed(s) == ""
+    s.step_button.click(), s.step_button.click()
+    assert _printed(s) == "hello\n"
+    assert capsys.readouterr().out == ""   # nothing escaped to the cell (or the kernel's log)
