@@ -234,7 +234,8 @@ def render_timeline_svg(timeline: Timeline | None, clock=None, new=(), points=()
     for t in _ticks(xmax):
         out.append(f"<line x1='{x(t):.1f}' y1='{top}' x2='{x(t):.1f}' y2='{height - 24}' stroke='#e4e4e4'/>")
         out.append(f"<text x='{x(t):.1f}' y='{height - 12}' text-anchor='middle' fill='#444'>{t:.4g}</text>")
-    unit = "time (s)" if isinstance(clock, float) or clock is None else "time"
+    seconds = isinstance(clock, float) or clock is None  # an int clock counts something else (ms, steps)
+    unit = "time (s)" if seconds else "time"
     out.append(f"<text x='{left + plot_w}' y='{height - 1}' text-anchor='end' fill='#444'>{unit}</text>")
     rows = {name: i for i, name in enumerate(tasks)}
     for i, label in enumerate(labels):
@@ -247,7 +248,10 @@ def render_timeline_svg(timeline: Timeline | None, clock=None, new=(), points=()
             style.update({"stroke": HIGHLIGHT, "stroke-width": "2"})
         attrs = " ".join(f"{k}='{v}'" for k, v in style.items())
         out.append(f"<rect x='{x(s.start):.1f}' y='{y}' width='{w:.1f}' height='{h}' {attrs}>"
-                   f"<title>{_esc(s.task)} {_esc(s.kind)} {s.start:.4g}-{s.end:.4g} s</title></rect>")
+                   f"<title>{_esc(s.task)} {_esc(s.kind)} {s.start:.4g}-{s.end:.4g}{' s' * seconds}</title></rect>")
+        if s.kind not in STYLE and w >= 5 * len(s.kind) + 4:  # a kind the table does not name: written on its bar
+            out.append(f"<text x='{x(s.start) + w / 2:.1f}' y='{y + h / 2 + 3:.1f}' text-anchor='middle' "
+                       f"font-size='8'>{_esc(s.kind)}</text>")
     for step, c in points:
         colour = HIGHLIGHT if step == len(points) - 1 else PALETTE[0]
         out.append(f"<circle cx='{x(c):.1f}' cy='{top + row_h / 2}' r='4' fill='{colour}'>"
@@ -258,6 +262,7 @@ def render_timeline_svg(timeline: Timeline | None, clock=None, new=(), points=()
     out.append("</svg>")
     kinds = {s.kind for s in segs}
     key = [f"{look.words}: {look.label}" for kind, look in STYLE.items() if kind in kinds]
+    key += ["light: named on the bar"] if kinds - set(STYLE) else []
     key += ["red outline: the last step", "dashed red line: the clock"] if segs else []
     legend = f"<div style='font-family:sans-serif;font-size:11px;color:#555'>{' · '.join(key)}</div>" if key else ""
     return f"<div style='line-height:1.2'>{''.join(out)}{legend}</div>"

@@ -50,6 +50,11 @@ def wait_readable_hangs(socks, timeout):
     time.sleep(60)
 
 
+def wait_readable_without_timeout(socks, timeout):  # forgets to give select the timeout: waits for ever
+    readable, _, _ = select.select(socks, [], [])
+    return [s for s in socks if s in readable]
+
+
 def test_wait_readable_passes():
     check("05.wait_readable", wait_readable_good)
 
@@ -60,6 +65,7 @@ def test_wait_readable_passes():
     (wait_readable_ignores_timeout, "wait for the timeout"),
     (wait_readable_sleeps, "return as soon as one is ready"),
     (wait_readable_hangs, "did not return within"),
+    (wait_readable_without_timeout, "give select the timeout"),
 ])
 def test_wait_readable_fails_with_hint(answer, hint):
     with pytest.raises(CheckFailed, match=hint) as failure:
@@ -453,6 +459,20 @@ class EchoStopsAskingTooSoon(EchoGood):  # asks to be woken only when nothing at
             self.loop.remove_writer(self.sock.fileno())
 
 
+class EchoAbortsOnAFullBuffer(EchoGood):  # `except OSError` first: it catches BlockingIOError too, and closes
+    def send_pending(self):
+        try:
+            sent = self.sock.send(self.pending)
+        except OSError:
+            self.transport.abort()
+            return
+        del self.pending[:sent]
+        if self.pending:
+            self.loop.add_writer(self.sock.fileno(), self.send_pending)
+        else:
+            self.loop.remove_writer(self.sock.fileno())
+
+
 class EchoAlwaysViaTheWriter(EchoGood):  # a valid alternative: every send from the writer callback
     def data_received(self, data):
         self.pending += data
@@ -465,6 +485,7 @@ class EchoAlwaysViaTheWriter(EchoGood):  # a valid alternative: every send from 
     (EchoPrependsNewData, "wrong order"),
     (EchoDropsWhatWasReceived, "never sent, or in the wrong order|did not get their whole echo"),
     (EchoStopsAskingTooSoon, "did not get their whole echo"),
+    (EchoAbortsOnAFullBuffer, "BlockingIOError is an OSError too: catch it first"),
 ])
 def test_echo_rejects_more_wrong_answers(answer, hint):
     with pytest.raises(CheckFailed, match=hint) as failure:
@@ -491,6 +512,7 @@ def test_the_forgetful_server_of_the_notebook_loses_bytes(capsys):
     (EchoStopsAskingTooSoon, "the rest was lost"),
     (EchoSendall, "BlockingIOError"),
     (EchoBlocks, "blocking"),
+    (EchoAbortsOnAFullBuffer, "closed it on BlockingIOError"),
 ])
 def test_try_echo_tells_a_working_server_from_broken_ones(server, words, capsys):
     try_echo(server)

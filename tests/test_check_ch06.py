@@ -114,6 +114,35 @@ class WakesWithoutThrowing(MiniTask):
         self._step()
 
 
+class TakesNoneForAFuture(MiniTask):  # forgets the bare yield: None has no add_done_callback
+    def _step(self, exc=None):
+        try:
+            result = self._coro.send(None) if exc is None else self._coro.throw(exc)
+        except StopIteration as stop:
+            self.set_result(stop.value)
+        except BaseException as error:
+            self.set_exception(error)
+        else:
+            result._asyncio_future_blocking = False
+            result.add_done_callback(self._wakeup)
+
+
+class WakesWithStep(MiniTask):  # add_done_callback(self._step): _step gets the future as its exc
+    def _step(self, exc=None):
+        try:
+            result = self._coro.send(None) if exc is None else self._coro.throw(exc)
+        except StopIteration as stop:
+            self.set_result(stop.value)
+        except BaseException as error:
+            self.set_exception(error)
+        else:
+            if result is None:
+                self._loop.call_soon(self._step)
+            else:
+                result._asyncio_future_blocking = False
+                result.add_done_callback(self._step)
+
+
 def test_step_passes(capsys):
     passes("06.step", MiniTask, capsys)
     passes("06.step", WakesWithoutThrowing, capsys)
@@ -127,6 +156,8 @@ def test_step_passes(capsys):
     (LetsErrorsEscape, ["ValueError", "escaped", "set_exception"]),
     (NeverWakesUp, ["never finished", "_wakeup"]),
     (WakesUpAnIterationLate, ["on asyncio"]),
+    (TakesNoneForAFuture, ["bare yield", "not a future", "call_soon(self._step)"]),
+    (WakesWithStep, ["give it self._wakeup"]),
     ("MiniTask", ["pass the class itself"]),
 ])
 def test_step_fails_with_hint(wrong, words):
@@ -202,6 +233,19 @@ async def sleep_with_call_at(delay, result=None):
         raise
 
 
+async def sleep_until_delay(delay, result=None):  # call_at takes a moment on the loop's clock, not a delay
+    loop = asyncio.get_running_loop()
+    if delay <= 0:
+        await yield_once()
+        return result
+    future = loop.create_future()
+    timer = loop.call_at(delay, lambda: future.done() or future.set_result(result))
+    try:
+        return await future
+    finally:
+        timer.cancel()
+
+
 def test_sleep_passes(capsys):
     passes("06.sleep", sleep, capsys)
     passes("06.sleep", sleep_with_call_at, capsys)
@@ -214,6 +258,7 @@ def test_sleep_passes(capsys):
     (sleep_leaving_a_guarded_timer, ["a timer still ran", "cancel its timer"]),
     (sleep_forgetting_the_result, ["returns result"]),
     (sleep_blocking, ["too early", "time.sleep"]),
+    (sleep_until_delay, ["too early", "seconds from now", "call_later"]),
     (sleep_borrowed, ["asyncio.sleep is what you rebuild"]),
     (sleep_not_a_coroutine, ["async def"]),
 ])
@@ -379,6 +424,19 @@ async def unwrapped_task_group(*aws):
     return [t.result() for t in tasks]
 
 
+async def forgets_no_children(*aws):  # asyncio.wait() refuses an empty set
+    tasks = [asyncio.ensure_future(aw) for aw in aws]
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    failed = [t for t in tasks if t in done and not t.cancelled() and t.exception() is not None]
+    if not failed:
+        return [t.result() for t in tasks]
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    raise failed[0].exception()
+
+
 def test_gather_passes(capsys):
     passes("06.gather", gather_or_cancel, capsys)
 
@@ -394,6 +452,7 @@ def test_gather_passes_with_a_task_group(capsys):
     (cancels_without_waiting, ["wait until they have finished"]),
     (waits_for_everyone_first, ["kept running"]),
     (in_completion_order, ["order of the arguments"]),
+    (forgets_no_children, ["no awaitables at all, return []", "empty set"]),
     pytest.param(raises_the_group, ["not an exception group"],
                  marks=pytest.mark.skipif(sys.version_info < (3, 11), reason="TaskGroup is new in Python 3.11")),
 ])
@@ -567,6 +626,23 @@ async def wait_for_with_a_timeout_block(aw, timeout):
         return await aw
 
 
+async def borrows_wait_for(aw, timeout):
+    return await asyncio.wait_for(aw, timeout)
+
+
+async def races_a_sleep(aw, timeout):  # asyncio.wait does not pass a cancellation on to the coroutine
+    task = asyncio.ensure_future(aw)
+    timer = asyncio.ensure_future(asyncio.sleep(timeout))
+    done, _ = await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        timer.cancel()
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    raise TimeoutError()
+
+
 def test_timeout_passes(capsys):
     passes("06.timeout", wait_for, capsys)
     passes("06.timeout", wait_for_with_wait, capsys)
@@ -581,6 +657,8 @@ def test_timeout_passes(capsys):
     (every_cancel_is_a_timeout, ["from outside"]),
     (does_not_wait_for_the_cleanup, ["its cleanup too"]),
     (does_not_cancel, ["cancel the coroutine"]),
+    (borrows_wait_for, ["asyncio.wait_for is what you rebuild"]),
+    (races_a_sleep, ["wait_for was cancelled", "cancel the coroutine too"]),
 ])
 def test_timeout_fails_with_hint(wrong, words):
     fails("06.timeout", wrong, *words)

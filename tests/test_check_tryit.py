@@ -77,3 +77,14 @@ def test_bad_arguments():
         try_it("not a function")
     with pytest.raises(ValueError, match="timeout must be"):
         try_it(print, timeout=0)
+
+
+def test_an_error_raised_inside_pythons_library_names_your_line(capsys):
+    import json
+
+    def reads_a_number():
+        return json.loads(42)             # TypeError, raised inside the json module
+
+    try_it(reads_a_number)
+    line = capsys.readouterr().out
+    assert "(in reads_a_number, line" in line, line

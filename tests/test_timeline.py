@@ -130,6 +130,25 @@ def test_both_legends_use_the_table_labels():
     plt.close("all")
 
 
+def test_the_svg_names_a_kind_the_style_table_does_not():
+    """A light bar of another kind (05's "stalled", "+300 B") says what it is, on the bar and in the key,
+    as plot_timeline writes it on the bar; a clock that is not in seconds gets no "s" in the tooltips."""
+    import xml.etree.ElementTree as ET
+
+    from course_lib.timeline import render_timeline_svg
+
+    tl = Timeline([Segment("program", "cpu", 0, 1), Segment("program", "stalled", 1, 16)])
+    html = render_timeline_svg(tl, clock=16)
+    svg = ET.fromstring(html.split("<div style='font-family", 1)[0].removeprefix("<div style='line-height:1.2'>"))
+    texts = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+    titles = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}title")]
+    assert "stalled" in texts
+    assert "light: named on the bar" in html
+    assert titles == ["program cpu 0-1", "program stalled 1-16"]
+    assert "light:" not in render_timeline_svg(Timeline([Segment("A", "cpu", 0, 1)]))
+    assert "A cpu 0-1 s" in render_timeline_svg(Timeline([Segment("A", "cpu", 0, 1)]), clock=0.5)
+
+
 def test_drawing_arguments_are_checked():
     from course_lib.timeline import render_timeline_svg
 

@@ -41,7 +41,8 @@ class _Hung(CheckFailed):
 def _call_wait_readable(wait_readable, socks, timeout):
     outcome = run_in_thread(wait_readable, list(socks), timeout, timeout=timeout + 2.5, name="wait_readable")
     if not outcome.finished:
-        raise _Hung(f"wait_readable(socks, {timeout:g}) did not return within {timeout + 2.5:g} s")
+        raise _Hung(f"wait_readable(socks, {timeout:g}) did not return within {timeout + 2.5:g} s: give select the "
+                    "timeout, so that it returns [] when nothing becomes readable in time")
     return outcome.result(""), outcome
 
 
@@ -231,6 +232,11 @@ def _run_echo(EchoServer, rng, kinds, extra):
                 raise CheckFailed(
                     "your code switched a socket to blocking mode: one slow client would then stop the whole "
                     "loop. Keep sockets non-blocking and wait for add_writer instead"
+                )
+            if getattr(server, "aborted_when_full", False):
+                raise CheckFailed(
+                    "your server closed a connection when send raised BlockingIOError, which only means the send "
+                    "buffer is full. BlockingIOError is an OSError too: catch it first, keep the bytes, add_writer"
                 )
             stuck = spy.stuck()
             if stuck:

@@ -77,9 +77,15 @@ def _step_topic(got, want) -> str:
 def _step_failure(loop, error) -> str | None:
     if loop.errors and isinstance(loop.errors[0].error, NotImplementedError):
         raise loop.errors[0].error  # check() says "not written yet"
+    if loop.errors and isinstance(loop.errors[0].error, AttributeError) and "'NoneType'" in str(loop.errors[0].error):
+        return (f"{_escaped(loop)}: a bare yield (sleep(0)) hands _step None, not a future; then step again "
+                "in the next iteration, with self._loop.call_soon(self._step).")
     if loop.errors:
         return (f"{_escaped(loop)}: in _step, catch StopIteration (set_result(stop.value)) and any other "
                 "exception (set_exception(error)).")
+    if isinstance(error, TypeError) and "deriving from BaseException" in str(error):
+        return ("_step was given a future where it takes an exception: add_done_callback calls its callback "
+                "with the future, so give it self._wakeup, which looks at the future and steps.")
     if isinstance(error, TooManySteps):
         return ("the loop never ran out of work: step again at once only after a bare yield, "
                 "not while a future is pending.")
@@ -127,7 +133,8 @@ _BORROWED = "build sleep from loop.create_future() and loop.call_later(): asynci
 
 def _sleep_topic(got, want) -> str:
     if got and want and got[0] == want[0] and got[1] < want[1]:
-        return "It ended too early on the loop's clock: a task's sleep is a future and a timer, never time.sleep."
+        return ("It ended too early on the loop's clock: the timer must fire `delay` seconds from now "
+                "(loop.call_later), and time.sleep does not move the loop's clock.")
     if got and want and got[0] == want[0]:
         return "sleep(delay) resumes the task `delay` seconds after it was called (loop.call_later)."
     if want and "got" in want[0] and got and "got" in got[0]:
@@ -234,6 +241,8 @@ def _gather_case(gather, children) -> None:
     if error is not None:
         raise error
     want, program = cancel.expected_gather(children), cancel.describe_children(children)
+    expect(children or got == want, f"with no awaitables at all, return [] (careful: asyncio.wait refuses an "
+                                    f"empty set); yours: {cp.short(', '.join(e for e, _ in got) or 'nothing', 60)}")
     if got and want and got[-1] != want[-1] and got[-1][0].split()[0:2] == want[-1][0].split()[0:2] == \
             ["gather", "returned"]:
         raise CheckFailed(f"for {program}: you returned {got[-1][0][16:]}, expected {want[-1][0][16:]}: "
@@ -289,8 +298,10 @@ def check_unblock(handle, *, rng, extra):
 
 
 # ---------------------------------------------------------------- 06.timeout: wait_for
-def _timeout_topic(got, want) -> str:
+def _timeout_topic(got, want, cancel_at=None) -> str:
     wanted, extra = (want[0] if want else ""), (got[0] if got else "")
+    if "inner cancelled" in wanted and cancel_at is not None and want[1] == cancel_at:  # never a timer's moment
+        return "wait_for was cancelled: cancel the coroutine too."
     if "task goes on" in wanted or not wanted and ("task cancelled" in extra or "CancelledError" in extra):
         return "Once the result is there, cancel your timer: left behind, it cancels the task later."
     if "cleaned up" in wanted or not wanted and "TimeoutError" in extra:
@@ -304,6 +315,13 @@ def _timeout_topic(got, want) -> str:
     return "Return the coroutine's result, or raise its exception, as soon as it ends."
 
 
+def _refused_wait_for(borrowed, aw, *args, **kwargs):
+    borrowed.append(True)  # noted, so that a student's `except Exception` cannot hide it
+    if inspect.iscoroutine(aw):
+        aw.close()
+    raise CheckFailed("asyncio.wait_for is what you rebuild")
+
+
 @exercise("06.timeout", "wait_for: a timeout")
 def check_timeout(wait_for, *, rng, extra):
     expect(inspect.iscoroutinefunction(wait_for),
@@ -312,10 +330,15 @@ def check_timeout(wait_for, *, rng, extra):
              (1.0, True, 0, 1.5, None), (1.0, False, 0, 1.5, 0.5)]
     cases += [cancel.random_timeout(rng) for _ in range(30 if extra else 15)]
     for case in cases:
-        got, loop, error = _run_student(cancel.run_timeout, wait_for, case, what="the program")
+        borrowed = []
+        with mock.patch.object(asyncio, "wait_for", partial(_refused_wait_for, borrowed)), \
+                mock.patch.object(asyncio.tasks, "wait_for", partial(_refused_wait_for, borrowed)):
+            got, loop, error = _run_student(cancel.run_timeout, wait_for, case, what="the program")
+        expect(not borrowed, "write wait_for from a task and loop.call_later: asyncio.wait_for is what you rebuild")
         if isinstance(error, TooManySteps):
             raise CheckFailed("the loop never ran out of work: await the task, do not poll it")
         if error is not None:
             raise error
-        cp.compare_in_time(cancel.describe_timeout(case), got, cancel.timeout_on_asyncio(case), _timeout_topic)
+        cp.compare_in_time(cancel.describe_timeout(case), got, cancel.timeout_on_asyncio(case),
+                           partial(_timeout_topic, cancel_at=case[4]))
     return f"{len(cases)} timeouts: same events at the same times as asyncio.wait_for"

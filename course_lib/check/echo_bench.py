@@ -27,6 +27,7 @@ import select
 import selectors
 import socket
 import struct
+import sys
 import time
 
 from course_lib.loop import Loop
@@ -89,7 +90,8 @@ class SpyLoop:
 class RawTransport(Transport):
     """The reactor's ``Transport`` with ``write`` switched off (in 05.echo the student sends with
     ``sock.send`` and ``add_writer``), on sockets with a small send buffer so partial sends are
-    certain. It notes on the server (``made_blocking``) when the student made a socket blocking."""
+    certain. It notes on the server when the student made a socket blocking (``made_blocking``), and
+    when the student closed a connection because ``send`` raised ``BlockingIOError`` (``aborted_when_full``)."""
 
     def __init__(self, loop, sock, protocol, server=None):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32768)
@@ -97,6 +99,11 @@ class RawTransport(Transport):
 
     def write(self, data):
         raise RuntimeError(f"in 05.echo you send with self.sock.send() yourself: {TRANSPORT_WRITE_OFF}")
+
+    def abort(self):
+        if isinstance(sys.exc_info()[1], BlockingIOError) and self.server is not None:
+            self.server.aborted_when_full = True  # `except OSError` caught a full buffer, not a vanished client
+        super().abort()
 
     def _finish(self, exc):
         if not self._closed and self.sock.fileno() != -1 and self.sock.gettimeout() != 0.0:
@@ -254,6 +261,8 @@ def try_echo(protocol_class, size: int = 2 * 1024 * 1024, quiet: float = 2.0) ->
         trouble += f" (your server's send raised {type(server.errors[0]).__name__})"
     if blocking:
         trouble += " (your server made its socket blocking: it waited in send, and stopped reading)"
+    if getattr(server, "aborted_when_full", False):
+        trouble += " (your server closed it on BlockingIOError, which only means: the send buffer is full)"
     line = f"{name}: {len(echoed):,} of {len(message):,} bytes echoed"
     if bytes(echoed) != message[: len(echoed)]:
         line += ", not as sent: bytes were lost or reordered" + trouble

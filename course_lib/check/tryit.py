@@ -21,6 +21,8 @@ What it is not: a check. It tests nothing and never fails; the check cell below 
 
 from __future__ import annotations
 
+import os
+import sysconfig
 import threading
 import traceback
 
@@ -31,6 +33,8 @@ __all__ = ["try_it"]
 
 GRACE = 1.0  # seconds between the watchdog's attempts to stop the code
 ATTEMPTS = 5  # attempts before the watchdog gives up (and the stop button is the way out)
+_STDLIB = sysconfig.get_paths()["stdlib"]
+_PYTHONS_OWN = (_STDLIB + os.sep, os.path.realpath(_STDLIB) + os.sep)  # Python's own library (and its site-packages)
 ENDLESS = "look for a loop that never ends: a `while` that waits, or a callback that never returns"
 
 
@@ -78,9 +82,11 @@ class _Watchdog:
 
 
 def _where(error: BaseException) -> tuple[str, str]:
-    """(function name, " (in f, line n)") of the innermost frame outside course_lib."""
+    """(function name, " (in f, line n)") of the innermost frame of your code: outside course_lib and,
+    if any frame is, outside Python's own library (an error raised in a thread pool names your line)."""
     package_dir = __file__.rsplit("course_lib", 1)[0] + "course_lib"
     frames = [f for f in traceback.extract_tb(error.__traceback__) if not f.filename.startswith(package_dir)]
+    frames = [f for f in frames if not f.filename.startswith(_PYTHONS_OWN)] or frames
     if not frames:
         return "your code", ""
     return frames[-1].name, f" (in {frames[-1].name}, line {frames[-1].lineno})"
