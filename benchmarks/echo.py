@@ -176,7 +176,10 @@ def main(argv=None) -> int:
             best[name] = max(best[name], rps)
             if per_cpu == per_cpu:  # not nan
                 best_cpu[name] = max(best_cpu[name], per_cpu)
-            print(f"  round {r + 1}: {name:<15} {rps:>10,.0f} requests/s  ({per_cpu:,.0f} per CPU-second of the server)", flush=True)
+            print(
+                f"  round {r + 1}: {name:<15} {rps:>10,.0f} requests/s  ({per_cpu:,.0f} per CPU-second of the server)",
+                flush=True,
+            )
     for name in SERVERS:
         print(f"{name:<15} {best[name]:>10,.0f} requests/s  {best_cpu[name]:>10,.0f} requests per server CPU-second")
     cpu_ratio = best_cpu["course reactor"] / best_cpu["asyncio"] if best_cpu["asyncio"] else float("nan")

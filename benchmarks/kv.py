@@ -57,7 +57,17 @@ class ServerProcess:
             command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                        "--appendonly", "no", "--databases", "1", "--maxclients", "20000", "--loglevel", "warning"]
         else:
-            command = [sys.executable, "-m", "course_lib.kvserver", "--model", model, "--port", "0", "--backend", backend]
+            command = [
+                sys.executable,
+                "-m",
+                "course_lib.kvserver",
+                "--model",
+                model,
+                "--port",
+                "0",
+                "--backend",
+                backend,
+            ]
         env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         if model == "redis-server":
@@ -230,8 +240,11 @@ def run_rounds(servers, args):
         for name in servers[:: -1 if r % 2 else 1]:
             with ServerProcess(name, args.backend) as server:
                 result = rounds[-1][name] = measure(server, args)
-            print(f"  round {r + 1}: {name:<13} {result['rps']:>10,.0f} requests/s {result['cpu_us']:>7.2f} us CPU/request",
-                  flush=True)
+            print(
+                f"  round {r + 1}: {name:<13} {result['rps']:>10,.0f} requests/s "
+                f"{result['cpu_us']:>7.2f} us CPU/request",
+                flush=True,
+            )
             old = best.setdefault(name, result)
             best[name] = {key: (max if key == "rps" else min)(old[key], result[key]) for key in result}
     return best, rounds

@@ -73,8 +73,11 @@ def measure_in_kernel(repeats: int) -> tuple[str, list[float]]:
     try:
         out = []
         code = KERNEL_CODE.format(root=str(ROOT), bench=str(ROOT / "benchmarks"), repeats=repeats)
-        reply = kc.execute_interactive(code, timeout=300,
-                                       output_hook=lambda m: out.append(m["content"].get("text", "")) if m["msg_type"] == "stream" else None)
+        reply = kc.execute_interactive(
+            code,
+            timeout=300,
+            output_hook=lambda m: out.append(m["content"].get("text", "")) if m["msg_type"] == "stream" else None,
+        )
         if reply["content"]["status"] != "ok":
             raise RuntimeError(f"the kernel failed: {reply['content'].get('evalue')}")
         name, times = json.loads("".join(out).strip().splitlines()[-1])

@@ -77,7 +77,9 @@ def main(argv=None) -> dict:
             lambda: fan_out(args.tasks, asyncio.sleep, asyncio.gather)),
     }
     ratios = {}
-    print(f"real mode ({default_poller_name()}), CPU time, best of {args.rounds} rounds; ratios: median of paired rounds")
+    print(
+        f"real mode ({default_poller_name()}), CPU time, best of {args.rounds} rounds; ratios: median of paired rounds"
+    )
     for name, (course_program, asyncio_program) in workloads.items():
         course, mixed, reference = [], [], []
         for _ in range(args.rounds):

@@ -119,7 +119,9 @@ class Future:
         if self._cancelled_exc is not None:  # a task keeps the error its coroutine ended with
             exc, self._cancelled_exc = self._cancelled_exc, None
             return exc
-        return asyncio.CancelledError() if self._cancel_message is None else asyncio.CancelledError(self._cancel_message)
+        return (
+            asyncio.CancelledError() if self._cancel_message is None else asyncio.CancelledError(self._cancel_message)
+        )
 
     def __await__(self):
         if not self.done():

@@ -64,7 +64,9 @@ def main(argv=None) -> int:
     parser.add_argument("--model", choices=MODELS, default="reactor")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=6380, help="0: any free port (default 6380)")
-    parser.add_argument("--backend", choices=BACKENDS, default="default", help="poller of reactor, asyncio and coroutines")
+    parser.add_argument(
+        "--backend", choices=BACKENDS, default="default", help="poller of reactor, asyncio and coroutines"
+    )
     args = parser.parse_args(argv)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a polite kill stops it like Ctrl-C

@@ -178,7 +178,9 @@ class Server:
     def __init__(self, loop, protocol_factory, host: str = "127.0.0.1", port: int = 0, backlog: int = 1024,
                  transport_class=Transport, reuse_port: bool = False):
         if not callable(protocol_factory):
-            raise TypeError(f"protocol_factory must be a class or function returning a protocol, got {protocol_factory!r}")
+            raise TypeError(
+                f"protocol_factory must be a class or function returning a protocol, got {protocol_factory!r}"
+            )
         self.loop, self.protocol_factory, self.transport_class = loop, protocol_factory, transport_class
         self.connections: set[Transport] = set()
         self.errors: list[Exception] = []

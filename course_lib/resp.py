@@ -78,7 +78,8 @@ class ProtocolError(Error):
     """The byte stream broke the protocol: reply with ``reply``, then close the connection."""
 
     def __init__(self, what: str, commands=(), reply: bool = True):
-        super().__init__("ERR Protocol error: " + what)
+        # ``what`` quotes raw bytes as chr(byte): back to those same bytes, as Redis sends them
+        super().__init__(b"ERR Protocol error: " + what.encode("latin-1", "replace"))
         self.commands = list(commands)  # complete commands that came before the fault
         self.reply = b"-" + self.message + b"\r\n" if reply else b""
 

@@ -83,7 +83,9 @@ class raised_fd_limit:
             try:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
             except (ValueError, OSError) as exc:  # e.g. macOS caps it at kern.maxfilesperproc
-                raise ValueError(f"could not raise the open-file limit to {wanted} ({exc}): use fewer idle sockets") from None
+                raise ValueError(
+                    f"could not raise the open-file limit to {wanted} ({exc}): use fewer idle sockets"
+                ) from None
             self.saved = (soft, hard)
         return self
 
@@ -168,7 +170,8 @@ def _one_wait(backend: str, fds: list[int]):
     if backend == "select":
         if not select_can_watch(fds):
             raise ValueError(
-                f"select cannot watch descriptor {max(fds)}: its bit mask holds only numbers below FD_SETSIZE={FD_SETSIZE}"
+                f"select cannot watch descriptor {max(fds)}: "
+                f"its bit mask holds only numbers below FD_SETSIZE={FD_SETSIZE}"
             )
 
         def wait():  # the interest set is passed (and copied, and scanned) on every call

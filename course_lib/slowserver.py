@@ -81,7 +81,9 @@ class SlowServer:
         if not (isinstance(response, (bytes, bytearray)) or callable(response)):
             raise TypeError(f"response must be bytes or a function line -> bytes, got {type(response).__name__}")
         self.response = bytes(response) if isinstance(response, (bytes, bytearray)) else response
-        if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1):
+        if chunk_size is not None and (
+            isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1
+        ):
             raise ValueError(f"chunk_size must be None or an int >= 1, got {chunk_size!r}")
         self.chunk_size = chunk_size
         self.address: tuple[str, int] | None = None
@@ -169,7 +171,7 @@ class SlowServer:
             timeout = None
             if self._timers:
                 timeout = max(0.0, self._timers[0][0] - time.monotonic())
-            for key, events in self._sel.select(timeout):
+            for key, _events in self._sel.select(timeout):
                 if key.data == "accept":
                     self._accept()
                 elif key.data == "wake":

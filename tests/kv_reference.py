@@ -52,7 +52,7 @@ def redis_server():
                     break
                 except OSError:
                     if time.monotonic() > deadline or process.poll() is not None:
-                        raise RuntimeError("redis-server did not start")
+                        raise RuntimeError("redis-server did not start") from None
                     time.sleep(0.05)
             yield port
         finally:

@@ -65,7 +65,9 @@ def find(notebook: str, name: str):
     if len(defining) == 1:
         return defining[0]
     if defining:
-        raise LookupError(f"{name!r} is defined in cells {[c.id for c in defining]} of {notebook}; name the cell by grade_id")
+        raise LookupError(
+            f"{name!r} is defined in cells {[c.id for c in defining]} of {notebook}; name the cell by grade_id"
+        )
     raise LookupError(f"no cell of {notebook} has grade_id {name!r} or defines {name!r}")
 
 

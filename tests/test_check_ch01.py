@@ -1,19 +1,18 @@
 """The chapter 01 checks fail on wrong and cheating answers, with a hint, and pass on right ones."""
 
 import heapq
-
-import pytest
-
-from course_lib.check import CheckFailed, check
-from course_lib.models import run_event_driven, run_sequential
-from course_lib.workload import Task, cpu, io
-from notebook_code import definitions
 import importlib
 import importlib.util
 import types
+
+import pytest
+from notebook_code import cells, definitions
+
 from course_lib import models as course_models
+from course_lib.check import CheckFailed, check
+from course_lib.models import run_event_driven, run_sequential
 from course_lib.timeline import Segment, Timeline
-from notebook_code import cells
+from course_lib.workload import Task, cpu, io
 
 SOL = definitions("solutions/01_three_models", "setup", "predict_answer", "bounds_answer", "workloads_answer")
 

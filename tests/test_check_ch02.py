@@ -1,14 +1,14 @@
 """The checks of chapter 02 pass good answers and fail wrong ones with a one-line hint."""
 
+import select
+import socket
 import threading
 import time
 
 import pytest
+from notebook_code import definitions
 
 from course_lib.check import CheckFailed, check
-from notebook_code import definitions
-import select
-import socket
 
 CELLS = ("setup", "recv_exactly_answer", "busy_poll_demo", "wait_for_data_answer", "io_models_answer")
 SOL = definitions("solutions/02_blocking_io", *CELLS)     # the notebook's given code and its answers

@@ -5,10 +5,10 @@ import threading
 import time
 
 import pytest
+from notebook_code import definitions
 
 from course_lib.check import CheckFailed, check
 from course_lib.slowserver import fetch
-from notebook_code import definitions
 
 CELLS = ("setup", "transfer_unsafe_demo", "transfer_answer", "unsafe_counter_demo", "atomic_counter_answer",
          "naive_lock_order_demo", "lock_order_answer", "pool_fetch_answer")

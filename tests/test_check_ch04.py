@@ -1,19 +1,17 @@
 """Checks of chapter 04: each passes on a right answer and fails, with the right one-line hint,
 on a blank one and on the typical wrong ones. The references agree with asyncio and the course loop."""
 
+import asyncio
+import bisect
 import heapq
 import random
 
 import pytest
+from notebook_code import cells, definitions, find
 
 from course_lib import virtualclock
-from course_lib.check import CheckFailed, check
-from course_lib.check import ch04, programs
-from notebook_code import definitions
-import asyncio
-import bisect
+from course_lib.check import CheckFailed, ch04, check, programs
 from course_lib.loop import Loop
-from notebook_code import cells, find
 
 SOLUTION, EXERCISE = "solutions/04_event_loop_callbacks", "exercises/04_event_loop_callbacks"
 ANSWERS = ("setup", "ready_loop", "timers_answer", "predict_answer", "client_answer", "chunks_measure", "chunks_answer")
@@ -106,7 +104,7 @@ def test_fifo_asyncio_reference_agrees_with_the_course_loop_and_with_asyncio_wit
         plan = programs.random_program(rng, rng.randint(3, 12))
         program = programs.program_from_plan(plan)
         loop, log = Loop(), []
-        program(loop, lambda label: log.append((label, loop.time())))
+        program(loop, lambda label, log=log, loop=loop: log.append((label, loop.time())))
         loop.run()
         want = virtualclock.record(program, fifo_ties=True).events
         assert log == want
@@ -141,7 +139,11 @@ def test_predict_program_is_the_same_on_plain_asyncio_and_the_course_loop():
     loop, log = Loop(), []
     programs.predict_program(loop, lambda label: log.append((label, loop.time())))
     loop.run()
-    assert log == virtualclock.record(programs.predict_program).events == virtualclock.record(programs.predict_program, fifo_ties=True).events
+    assert (
+        log
+        == virtualclock.record(programs.predict_program).events
+        == virtualclock.record(programs.predict_program, fifo_ties=True).events
+    )
 
 
 # ---------------------------------------------------------------- 04.chunks

@@ -1,18 +1,17 @@
 """The checks of chapter 05 pass good answers and fail wrong ones with a one-line hint, quickly."""
 
+import importlib
 import select
+import selectors
+import socket
 import time
 
 import pytest
+from notebook_code import cells, definitions, find
 
 from course_lib.check import CheckFailed, check
-from notebook_code import definitions
-import importlib
-import selectors
-import socket
 from course_lib.check.echo_bench import try_echo
 from course_lib.reactor import Transport
-from notebook_code import cells, find
 
 CELLS = ("setup", "wait_readable_answer", "on_readable_answer", "echo_answer")
 SOL = definitions("solutions/05_select_poll_epoll", *CELLS)     # the notebook's answers

@@ -11,11 +11,11 @@ import threading
 import time
 
 import pytest
+from notebook_code import definitions
 
 from course_lib.check import CheckFailed, check
 from course_lib.check import cancelprograms as cancel
 from course_lib.check import coroprograms as cp
-from notebook_code import definitions
 
 SOLUTION, EXERCISE = "solutions/06_coroutines_asyncio", "exercises/06_coroutines_asyncio"
 ANSWERS = ("setup", "step_answer", "yield_once", "sleep_answer", "client_answer", "gather_answer", "unblock_given",

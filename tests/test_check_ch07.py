@@ -5,11 +5,10 @@ is the right one with one plausible mistake, written as a subclass or a small fu
 """
 
 import pytest
-
-from course_lib.check import CheckFailed, check
-from course_lib.check import getrange_cases
-from course_lib.kv.protocol import KVProtocol
 from notebook_code import definitions
+
+from course_lib.check import CheckFailed, check, getrange_cases
+from course_lib.kv.protocol import KVProtocol
 
 CELLS = ("setup", "parser_answer", "store_answer", "handler_answer", "getrange_answer")
 SOL = definitions("solutions/07_capstone_server", *CELLS)

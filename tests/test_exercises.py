@@ -6,7 +6,6 @@
   (one short hint) and errors nowhere else.
 """
 
-import os
 import shutil
 
 import nbformat
@@ -73,7 +72,9 @@ def test_blank_exercise_fails_every_check_with_a_hint_and_nothing_else(exercise,
             assert errors[0].ename == "CheckFailed", f"{cell.source!r} raised {errors[0].ename}: {errors[0].evalue}"
             assert "\n" not in errors[0].evalue and len(errors[0].evalue) < 300
         else:
-            assert not errors, f"a non-check cell errors on the blank exercise: {cell.source[:80]!r}: {errors[0].evalue}"
+            assert (
+                not errors
+            ), f"a non-check cell errors on the blank exercise: {cell.source[:80]!r}: {errors[0].evalue}"
     assert checks >= 3, "each chapter has at least three checked exercises"
 
 

@@ -57,7 +57,10 @@ def test_locked_cells_are_restored_and_deleted_ones_put_back():
     assert "import edp_fixture_checks" in cells["cell setup"]
     assert any("restored edited cells: add_check" in n for n in built.notes)
     assert any("put back deleted cells: setup, order_check" in n for n in built.notes)
-    assert [(g.grade_id, g.points, len(g.keys)) for g in built.graded] == [("add_check", 1.0, 1), ("order_check", 3.0, 1)]
+    assert [(g.grade_id, g.points, len(g.keys)) for g in built.graded] == [
+        ("add_check", 1.0, 1),
+        ("order_check", 3.0, 1),
+    ]
     assert "_R.seal(['99.add', '99.order'])" in [c.source for c in built.notebook.cells]
 
 
@@ -107,8 +110,12 @@ def test_collect_follows_nbgrader_layout_and_flags_non_notebooks(tmp_path):
     (tmp_path / "essay.docx").write_text("x")
     subs = collect([str(tmp_path / "submitted"), str(tmp_path / "empty_folder"), str(tmp_path / "essay.docx")])
     rows = [(s.submission, s.student, s.notebook, s.result.get("status")) for s in subs]
-    assert rows == [("alice/ps1", "alice", "99_fixture.ipynb", None), ("bob/ps1", "bob", "99_fixture.ipynb", None),
-                    ("empty_folder", "empty_folder", "", "invalid"), (tmp_path.name, tmp_path.name, "essay.docx", "invalid")]
+    assert rows == [
+        ("alice/ps1", "alice", "99_fixture.ipynb", None),
+        ("bob/ps1", "bob", "99_fixture.ipynb", None),
+        ("empty_folder", "empty_folder", "", "invalid"),
+        (tmp_path.name, tmp_path.name, "essay.docx", "invalid"),
+    ]
 
 
 def test_only_report_lines_with_the_nonce_count(tmp_path):
@@ -298,8 +305,12 @@ def test_a_report_for_the_right_key_but_another_exercise_does_not_count():
 
 def test_the_zygote_forks_only_for_a_ticket_the_worker_registered(tmp_path):
     sock = tmp_path / "z.sock"
-    zygote = subprocess.Popen([sys.executable, "-m", "course_lib.grade.zygote", "serve", str(sock), "json"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    zygote = subprocess.Popen(
+        [sys.executable, "-m", "course_lib.grade.zygote", "serve", str(sock), "json"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
         assert zygote.stdout.readline().strip() == b"ready"
         import socket as socketlib

@@ -70,7 +70,9 @@ def test_nbgrader_generates_and_autogrades_with_full_marks(tmp_path, solution):
     _nbgrader(course, env, "generate_assignment", "ps1", "--force")
     released = nbformat.read(course / "release" / "ps1" / solution.name, as_version=4)
     ours = make_exercise(nbformat.read(solution, as_version=4))
-    answers = lambda nb: {_gid(c): c.source for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    def answers(nb):
+        return {_gid(c): c.source for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+
     assert answers(released) == answers(ours)  # nbgrader's stubs are exactly course_lib.exercises' stubs
 
     students = [("solver", solution), ("blank", course / "release" / "ps1" / solution.name)]

@@ -79,7 +79,9 @@ def test_shards_count_from_zero():
 
 def test_help_shows_sharding_and_merge():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    grade = subprocess.run([sys.executable, "-m", "course_lib.grade", "--help"], capture_output=True, text=True, env=env)
+    grade = subprocess.run(
+        [sys.executable, "-m", "course_lib.grade", "--help"], capture_output=True, text=True, env=env
+    )
     merge = subprocess.run([sys.executable, "-m", "course_lib.grade", "merge", "--help"], capture_output=True,
                            text=True, env=env)
     assert grade.returncode == 0 and merge.returncode == 0

@@ -10,11 +10,11 @@ Python it provides.
 from __future__ import annotations
 
 import sys
-import tomllib
 import urllib.parse
 from pathlib import Path
 
 import pytest
+import tomllib
 from hypothesis import given
 from hypothesis import strategies as st
 from packaging.requirements import Requirement
@@ -57,7 +57,9 @@ def test_gitpuller_link_clones_into_a_folder_and_opens_the_first_notebook():
                      "urlpath": "lab/tree/event-driven-python/notebooks/00_start_here.ipynb"}
 
 
-FOLDERS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.", min_size=1, max_size=30).filter(lambda s: s.strip("."))
+FOLDERS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.", min_size=1, max_size=30).filter(
+    lambda s: s.strip(".")
+)
 
 
 @given(FOLDERS, st.sampled_from(["main", "fall-2026", "v1.0"]))

@@ -4,15 +4,15 @@ to a live redis-server (a fixed corpus, then hypothesis-made command sequences a
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from kv_reference import array_items, exchange, redis_server, split_replies
 
 from course_lib.kv import Client, Database, ServerState
 from course_lib.kv.db import match
 from course_lib.kvserver import serve
 from course_lib.loop import Loop
 from course_lib.resp import encode
-from kv_reference import array_items, exchange, redis_server, split_replies
 
 
 # -- without any network: a client on a simulated loop ---------------------------------------
@@ -166,7 +166,8 @@ SET k v EX|SET k v EX 0|SET k v EX -1|SET k v EX abc|SET k v PX 9223372036854775
 SET k v EX 9223372036854776|SET k v FOO|SET k v KEEPTTL EX 10|SET k v EX 100000 EX 200000|TTL k|SET k v KEEPTTL|TTL k
 SET k v EXAT 1|GET k|SET k v PXAT 99999999999999|PTTL k|SET k v ex 100000 px 5|SET k v nx\\0zz|GET k
 GETDEL k|GETDEL k|GETDEL|SET n 10|INCR n|INCRBY n 5|DECR n|DECRBY n 3|INCRBY n abc|INCRBY n 05|INCRBY n -0
-INCRBY n 9223372036854775807|DECRBY n -9223372036854775808|DECRBY n 9223372036854775808|SET m -9223372036854775808|DECR m
+INCRBY n 9223372036854775807|DECRBY n -9223372036854775808|DECRBY n 9223372036854775808
+SET m -9223372036854775808|DECR m
 SET s abc|INCR s|SET s 007|INCR s|SET s 1.5|INCR s|SET s \\ 1|INCR s|INCR new|DECRBY new2 7
 APPEND a hello|APPEND a \\ world|GET a|STRLEN a|STRLEN nope|APPEND|MGET a n nope|MGET|MSET a|MSET a 1 b
 MSET a 1 b 2|MGET a b|DEL a b nope|DEL|EXISTS a b a|EXISTS n n n|TYPE n|TYPE nope|RPUSH l x y|TYPE l
@@ -247,6 +248,7 @@ def garbage():
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(garbage())
+@example(b"*1\r\n\x80")  # a byte above 127 quoted in the error: sent raw, as Redis does, not as UTF-8
 def test_garbage_gets_the_same_bytes_as_from_redis_server(ours, reference, data):
     flush = encode([b"FLUSHALL"])
     mine, theirs = exchange(ours, flush + data), exchange(reference, flush + data)

@@ -15,11 +15,11 @@ import time
 import pytest
 import redis
 import redis.asyncio
+from kv_reference import exchange, need, redis_server
 
 from course_lib.kv.protocol import HIGH_WATER
 from course_lib.kvserver import MODELS, serve
 from course_lib.resp import encode
-from kv_reference import exchange, need, redis_server
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -198,7 +198,7 @@ def _transports(server):
 def test_a_thousand_clients_at_once(server):
     socks = [socket.create_connection(server.address, timeout=30) for _ in range(1000)]
     try:
-        for i, s in enumerate(socks):
+        for s in socks:
             s.sendall(encode([b"INCR", b"visits"]))
         replies = set()
         for s in socks:

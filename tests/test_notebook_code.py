@@ -2,7 +2,6 @@
 
 import nbformat
 import pytest
-
 from notebook_code import cells, definitions, find
 
 

@@ -34,7 +34,10 @@ def test_lecture_stores_outputs_and_no_errors(path):
 
 def test_slides_export(tmp_path):
     path = LECTURES[1] if len(LECTURES) > 1 else LECTURES[0]
-    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "slides", str(path), "--output-dir", str(tmp_path)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "jupyter", "nbconvert", "--to", "slides", str(path), "--output-dir", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
     html = next(tmp_path.glob("*.slides.html")).read_text()
     assert len(re.findall(r"<section", html)) >= 3

@@ -155,7 +155,7 @@ def test_colours_meet_wcag_aa(pair):
 
 def test_every_colour_in_the_html_is_a_checked_pair(q):
     pairs = {getattr(quiz_module, n) for n in ["RIGHT_COLOUR", "WRONG_COLOUR", "TEXT_COLOUR", "CODE_COLOUR"]}
-    q.widget
+    _ = q.widget  # built, so that its feedback widgets exist
     pages = [q.static_html(), q._feedback[0].value] + [w.value for w in _all(q.widget) if hasattr(w, "value")
                                                         and isinstance(w.value, str) and "<" in w.value]
     for page in pages:

@@ -162,7 +162,7 @@ def test_context_manager_closes_on_error():
     with pytest.raises(ZeroDivisionError):
         with SlowServer() as srv:
             address = srv.address
-            1 / 0
+            _ = 1 / 0
     assert srv.closed and not _server_threads() and _port_closed(address)
 
 

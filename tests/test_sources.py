@@ -83,16 +83,25 @@ def _first(nb, grade_id):
     return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
 
-@pytest.mark.parametrize("change, words", [
-    (lambda nb: setattr(_first(nb, "timers_answer"), "source", _first(nb, "timers_answer").source + "\n"),
-     ["timers_answer", "source differs"]),
-    (lambda nb: _first(nb, "timers_check").metadata["nbgrader"].update(points=5), ["metadata", "'points': 5"]),
-    (lambda nb: nb.cells[3].metadata.setdefault("tags", []).append("nbval-ignore-output"), ["metadata", "nbval-ignore-output"]),
-    (lambda nb: nb.cells[5].metadata.pop("slideshow"), ["metadata"]),
-    (lambda nb: nb.cells.__setitem__(0, nbformat.v4.new_raw_cell(nb.cells[0].source, id="c000")), ["a raw cell"]),
-    (lambda nb: nb.cells.append(nbformat.v4.new_code_cell("1 + 1")), ["cells, the source has"]),
-    (lambda nb: nb.cells[2].__setitem__("id", "x"), ["id 'x'"]),
-], ids=["source", "nbgrader", "tag", "slide", "type", "extra cell", "id"])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (
+            lambda nb: setattr(_first(nb, "timers_answer"), "source", _first(nb, "timers_answer").source + "\n"),
+            ["timers_answer", "source differs"],
+        ),
+        (lambda nb: _first(nb, "timers_check").metadata["nbgrader"].update(points=5), ["metadata", "'points': 5"]),
+        (
+            lambda nb: nb.cells[3].metadata.setdefault("tags", []).append("nbval-ignore-output"),
+            ["metadata", "nbval-ignore-output"],
+        ),
+        (lambda nb: nb.cells[5].metadata.pop("slideshow"), ["metadata"]),
+        (lambda nb: nb.cells.__setitem__(0, nbformat.v4.new_raw_cell(nb.cells[0].source, id="c000")), ["a raw cell"]),
+        (lambda nb: nb.cells.append(nbformat.v4.new_code_cell("1 + 1")), ["cells, the source has"]),
+        (lambda nb: nb.cells[2].__setitem__("id", "x"), ["id 'x'"]),
+    ],
+    ids=["source", "nbgrader", "tag", "slide", "type", "extra cell", "id"],
+)
 def test_a_notebook_edited_without_its_source_is_found(tmp_path, change, words):
     solution, _ = _course(tmp_path)
     assert build.problems(tmp_path) == []
@@ -110,7 +119,10 @@ def test_a_source_edited_alone_or_a_half_missing_is_found(tmp_path):
     source.unlink()
     (tmp_path / "sources" / "notebooks" / "99_new.md").write_text("# 99 · New\n")
     found = build.problems(tmp_path)
-    assert "solutions/04_event_loop_callbacks.ipynb: no source; write sources/solutions/04_event_loop_callbacks.md" in found
+    assert (
+        "solutions/04_event_loop_callbacks.ipynb: no source; write sources/solutions/04_event_loop_callbacks.md"
+        in found
+    )
     assert any(p.startswith("sources/notebooks/99_new.md: no notebook") for p in found)
 
 

@@ -16,11 +16,9 @@ import time
 import pytest
 
 from course_lib import tasks
-from course_lib.futures import Future
 from course_lib.loop import Loop
 from course_lib.simnet import SimNetwork
 from course_lib.simservers import EchoServer
-from course_lib.tasks import Task
 
 
 def run(coro_function, loop=None):

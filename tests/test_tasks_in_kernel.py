@@ -8,7 +8,6 @@ real cells in a real kernel to show both hold.
 
 from __future__ import annotations
 
-import nbformat
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 

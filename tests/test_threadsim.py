@@ -37,7 +37,9 @@ def ref_run(programs, memory, order):
             return k, mem, "deadlock" if stuck and unfinished else "invalid"
         op, args = programs[t][pcs[t]]
         r = regs[t]
-        value = (lambda a: a if isinstance(a, int) else r[a])
+
+        def value(a, r=r):
+            return a if isinstance(a, int) else r[a]
         if op == "load":
             r[args[0]] = mem[args[1]]
         elif op == "store":
@@ -135,7 +137,7 @@ SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[Heal
 def assert_valid_history(programs, sim):
     """Each thread's steps in program order; an acquire only of a free lock; a release only by the owner."""
     done, owner = {t: 0 for t in programs}, {}
-    for thread, pc, ins, before in sim.history:
+    for thread, pc, ins, _before in sim.history:
         assert pc == done[thread], f"{thread} stepped out of program order"
         op, args = programs[thread][pc]
         assert ins.op == op
@@ -208,7 +210,7 @@ def test_random_search_finds_the_lost_update_too():
 
 def test_a_lock_removes_every_bad_interleaving():
     for n in (2, 3):
-        result = search({f"T{i}": LOCKED_INC for i in range(n)}, {"counter": 0}, lambda m: m["counter"] == n)
+        result = search({f"T{i}": LOCKED_INC for i in range(n)}, {"counter": 0}, lambda m, n=n: m["counter"] == n)
         assert result.schedule is None and result.exhaustive
         assert result.explored == {2: 2, 3: 6}[n]  # the critical sections can only go one after another
         assert "no bad schedule" in str(result)

@@ -1,7 +1,8 @@
 """The level/edge-triggered simulation: what each mode reports, the stall, the steppable protocol."""
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_lib.timeline import Timeline
 from course_lib.triggers import SimSocket, TriggerDemo

@@ -129,7 +129,10 @@ def problems(root: Path | None = None, chosen: list[tuple[Path, Path]] | None = 
     found = []
     for source, notebook in pairs(root) if chosen is None else chosen:
         if not notebook.exists():
-            found.append(f"{source.relative_to(root)}: no notebook; build it with `python -m tools.build {source.relative_to(root)}`")
+            found.append(
+                f"{source.relative_to(root)}: no notebook; "
+                f"build it with `python -m tools.build {source.relative_to(root)}`"
+            )
         elif not source.exists():
             found.append(f"{notebook.relative_to(root)}: no source; write {source.relative_to(root)}")
         else:
@@ -139,7 +142,9 @@ def problems(root: Path | None = None, chosen: list[tuple[Path, Path]] | None = 
 
 
 def keep_outputs(built: nbformat.NotebookNode, stored: nbformat.NotebookNode) -> int:
-    """Copy outputs and notebook metadata from the stored notebook for unchanged cells; returns how many code cells lack them."""
+    """Copy outputs and notebook metadata from the stored notebook for unchanged cells.
+
+    Returns how many code cells lack them."""
     old = {(c.id, c.cell_type, c.source): c for c in stored.cells}
     missing = 0
     for cell in built.cells:
@@ -227,7 +232,11 @@ def select(names: list[str], root: Path | None = None) -> list[tuple[Path, Path]
     chosen = []
     for name in names:
         if re.fullmatch(r"\d\d", name):
-            hits = [(s, n) for s, n in every if s.name.startswith(f"{name}_") and n.parent.name in ("notebooks", "solutions")]
+            hits = [
+                (s, n)
+                for s, n in every
+                if s.name.startswith(f"{name}_") and n.parent.name in ("notebooks", "solutions")
+            ]
         else:
             path = Path(name).resolve()
             hits = [(s, n) for s, n in every if path in (s, n)]
@@ -241,7 +250,9 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.build", description=__doc__.split("\n")[0])
     parser.add_argument("chapters", nargs="*", help="chapter numbers (04) or paths; default: every notebook")
     parser.add_argument("--no-execute", action="store_true", help="write cells from the sources without running them")
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when a notebook differs from its source")
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 when a notebook differs from its source"
+    )
     parser.add_argument("--timeout", type=int, default=180, help="seconds a cell may run (default 180)")
     args = parser.parse_args(argv)
     chosen = select(args.chapters, root)

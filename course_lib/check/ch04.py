@@ -270,6 +270,12 @@ def check_client(fetch_all, *, rng, extra):
         jobs = [[(" ".join(rng.choice(_WORDS) for _ in range(rng.randint(1, 3))) + f" {c}.{i}\n").encode()
                  for i in range(1 if case == 0 else rng.randint(2, 4))] for c in range(clients)]
         seed = rng.getrandbits(32)  # the network of this case: the same for every shrunk version of it
-        smallest_failure(lambda js: _client_case(fetch_all, seed, js), jobs, simpler=_fewer_requests, minimum=1,
-                         at_once=(_Hung,), budget=40)
+        smallest_failure(
+            lambda js, seed=seed: _client_case(fetch_all, seed, js),
+            jobs,
+            simpler=_fewer_requests,
+            minimum=1,
+            at_once=(_Hung,),
+            budget=40,
+        )
     return "several clients at once, replies read across partial reads, requests one at a time, sockets closed"

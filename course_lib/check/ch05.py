@@ -51,7 +51,7 @@ def _readable_case(wait_readable, specs) -> None:
     pairs = [socket.socketpair() for _ in specs]
     try:
         socks = [a for a, _ in pairs]
-        for (a, b), spec in zip(pairs, specs):
+        for (_, b), spec in zip(pairs, specs):
             if spec == "closed":
                 b.close()
             elif spec:

@@ -31,7 +31,9 @@ from functools import partial
 from unittest import mock
 
 import course_lib.tasks
-from course_lib.check import CheckFailed, cancelprograms as cancel, coroprograms as cp, exercise, expect
+from course_lib.check import CheckFailed, exercise, expect
+from course_lib.check import cancelprograms as cancel
+from course_lib.check import coroprograms as cp
 from course_lib.check.coroservers import run_clients, serve
 from course_lib.check.guard import Refuse
 from course_lib.check.shrink import smallest_failure

@@ -23,8 +23,7 @@ import socket
 import subprocess
 import time
 
-from course_lib.check import CheckFailed, exercise, expect
-from course_lib.check import expiry_model, getrange_cases, kv_clients
+from course_lib.check import CheckFailed, exercise, expect, expiry_model, getrange_cases, kv_clients
 from course_lib.check.timeout import run_in_thread
 from course_lib.kv.client import Client, ServerState
 from course_lib.kv.db import Database
@@ -98,7 +97,10 @@ def _feed_all(parser_class, pieces) -> list:
 
 
 def _bad_input(parser_class, stream: bytes) -> None:
-    for name, pieces in [("all at once", [stream]), ("one byte at a time", [stream[i:i + 1] for i in range(len(stream))])]:
+    for name, pieces in [
+        ("all at once", [stream]),
+        ("one byte at a time", [stream[i : i + 1] for i in range(len(stream))]),
+    ]:
         outcome = run_in_thread(_feed_all, parser_class, pieces, timeout=5.0)
         expect(outcome.finished, f"feed() did not return within 5 s for the broken stream {stream!r}")
         error = outcome.error or next((r for r in outcome.value if isinstance(r, ProtocolError)), None)
@@ -130,7 +132,9 @@ def check_parser(parser_class, *, rng, extra):
                        f"the stream {shown} ({name}) is valid, yet piece {i + 1} of {len(pieces)} made you raise "
                        f"ProtocolError({str(returned)[:50]!r}): were bytes lost between calls? Keep what is "
                        "incomplete in self.buffer")
-                expect(isinstance(returned, list), f"feed() must return a list of commands, got {type(returned).__name__}")
+                expect(
+                    isinstance(returned, list), f"feed() must return a list of commands, got {type(returned).__name__}"
+                )
                 for command in returned:
                     expect(isinstance(command, list) and all(type(w) is bytes for w in command),
                            f"each command must be a list of bytes, like [b'GET', b'k']; got {_short(command)}")
@@ -186,9 +190,12 @@ def _run_script(store_class, steps) -> None:
             story.append(f"[clock -> {arg:g} s{'' if step == 'tick' else ', timers not run yet'}]")
             if step == "tick":
                 left = set(getattr(store, "data", {})) - model.alive()
-                expect(not left, f"at t={arg:g} s, after the due timers ran, expired key(s) {sorted(left)} are still in "
-                                 f"self.data (after: {'; '.join(story[-5:-1])}): schedule the deletion with "
-                                 "self.loop.call_at(deadline, ...) (active expiry)")
+                expect(
+                    not left,
+                    f"at t={arg:g} s, after the due timers ran, expired key(s) {sorted(left)} are still in "
+                    f"self.data (after: {'; '.join(story[-5:-1])}): schedule the deletion with "
+                    "self.loop.call_at(deadline, ...) (active expiry)",
+                )
         extra_keys = set(getattr(store, "data", {})) - set(model.data)
         expect(not extra_keys, f"at t={loop.time():g} s, after {'; '.join(story[-3:])}: key(s) {sorted(extra_keys)} "
                                "should be gone from self.data")
@@ -215,12 +222,35 @@ def check_expiry(store_class, *, rng, extra):
     fixed = [  # the classic mistakes, first: each one a short script
         [("run", [b"SET", b"a", b"1", b"EX", b"1"]), ("peek", 1.0), ("run", [b"GET", b"a"])],
         [("run", [b"SET", b"a", b"1", b"PX", b"500"]), ("tick", 1.0)],
-        [("run", [b"SET", b"a", b"1", b"EX", b"1"]), ("run", [b"SET", b"a", b"2"]), ("tick", 2.0), ("run", [b"GET", b"a"])],
-        [("run", [b"SET", b"a", b"1", b"EX", b"1"]), ("run", [b"EXPIRE", b"a", b"3"]), ("tick", 1.5), ("run", [b"GET", b"a"])],
-        [("run", [b"PTTL", b"a"]), ("run", [b"SET", b"a", b"1"]), ("run", [b"PTTL", b"a"]),
-         ("run", [b"SET", b"a", b"1", b"PX", b"1250"]), ("tick", 0.5), ("run", [b"PTTL", b"a"])],
-        [("run", [b"EXPIRE", b"a", b"5"]), ("run", [b"SET", b"a", b"1"]), ("run", [b"PERSIST", b"a"]),
-         ("run", [b"EXPIRE", b"a", b"5"]), ("run", [b"PERSIST", b"a"]), ("tick", 9.0), ("run", [b"GET", b"a"])],
+        [
+            ("run", [b"SET", b"a", b"1", b"EX", b"1"]),
+            ("run", [b"SET", b"a", b"2"]),
+            ("tick", 2.0),
+            ("run", [b"GET", b"a"]),
+        ],
+        [
+            ("run", [b"SET", b"a", b"1", b"EX", b"1"]),
+            ("run", [b"EXPIRE", b"a", b"3"]),
+            ("tick", 1.5),
+            ("run", [b"GET", b"a"]),
+        ],
+        [
+            ("run", [b"PTTL", b"a"]),
+            ("run", [b"SET", b"a", b"1"]),
+            ("run", [b"PTTL", b"a"]),
+            ("run", [b"SET", b"a", b"1", b"PX", b"1250"]),
+            ("tick", 0.5),
+            ("run", [b"PTTL", b"a"]),
+        ],
+        [
+            ("run", [b"EXPIRE", b"a", b"5"]),
+            ("run", [b"SET", b"a", b"1"]),
+            ("run", [b"PERSIST", b"a"]),
+            ("run", [b"EXPIRE", b"a", b"5"]),
+            ("run", [b"PERSIST", b"a"]),
+            ("tick", 9.0),
+            ("run", [b"GET", b"a"]),
+        ],
     ]
     scripts = fixed + [expiry_model.script(rng, rng.randint(5, 40)) for _ in range(60 if extra else 25)]
     for steps in scripts:

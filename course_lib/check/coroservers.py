@@ -111,7 +111,7 @@ def serve(handle, keys) -> Served:
             except Exception as error:
                 served.error = served.error or error
         if served.error is None:
-            for server_end, client_end in pairs:
+            for _server_end, client_end in pairs:
                 client_end.settimeout(1)
                 data = b""
                 while not data.endswith(b"\n") and (chunk := client_end.recv(1024)):

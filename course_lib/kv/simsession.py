@@ -52,7 +52,12 @@ def _script(scenario: str):
     if scenario == "partial":
         set_cmd = _command("SET", "greeting", "hello")  # *3\r\n$3\r\nSET\r\n$8\r\ngreeting\r\n$5\r\nhello\r\n
         cut1, cut2 = set_cmd.index(b"ET") + 1, set_cmd.index(b"\nhello")  # inside "SET"; between CR and LF
-        sends = [(0.0, set_cmd[:cut1]), (0.1, set_cmd[cut1:cut2]), (0.2, set_cmd[cut2:]), (0.3, _command("GET", "greeting"))]
+        sends = [
+            (0.0, set_cmd[:cut1]),
+            (0.1, set_cmd[cut1:cut2]),
+            (0.2, set_cmd[cut2:]),
+            (0.3, _command("GET", "greeting")),
+        ]
         return sends, None, 2
     if scenario == "pipelined":
         batch = b"".join([_command("SET", "n", "1"), _command("INCR", "n"), _command("INCR", "n"),
@@ -222,8 +227,10 @@ class SimSession:
         new = self._replies.feed(data)
         self.replies += new
         said = "; ".join(_reply_text(r) for r in new[:5]) + (" ..." if len(new) > 5 else "")
-        self.notes.append(f"client read {len(data):,} bytes" + (f": {len(new)} repl{'y' if len(new) == 1 else 'ies'}: {said}"
-                                                                 if new else " (no complete reply yet)"))
+        self.notes.append(
+            f"client read {len(data):,} bytes"
+            + (f": {len(new)} repl{'y' if len(new) == 1 else 'ies'}: {said}" if new else " (no complete reply yet)")
+        )
         if len(self.replies) >= self.expected:
             self.loop.remove_reader(self.sock)
             self.sock.close()

@@ -18,8 +18,8 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -38,7 +38,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 def _no_browser(reason: str):
     if os.environ.get("CI"):
         pytest.fail(f"browser tests must run under CI, but: {reason}", pytrace=False)
-    pytest.skip(f"no browser for the browser tests: {reason} (apt-get install chromium, or playwright install chromium)")
+    pytest.skip(
+        f"no browser for the browser tests: {reason} (apt-get install chromium, or playwright install chromium)"
+    )
 
 
 # Module scope, not session: Playwright's sync API runs an asyncio loop in this thread for as long
@@ -79,23 +81,38 @@ class Lab:
     def __init__(self, tmp: Path, command: list[str] | None = None, root: Path | None = None):
         self.tmp, self.root = tmp, root or tmp / "root"
         if root is None:
-            shutil.copytree(ROOT / "notebooks", self.root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-            shutil.copytree(FIXTURES, self.root / "fixtures", ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+            shutil.copytree(
+                ROOT / "notebooks", self.root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints")
+            )
+            shutil.copytree(
+                FIXTURES, self.root / "fixtures", ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+            )
         self.token = secrets.token_hex(16)
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ)
-        for var, sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"), ("JUPYTER_RUNTIME_DIR", "runtime"),
-                         ("IPYTHONDIR", "ipython"), ("JUPYTERLAB_SETTINGS_DIR", "settings"),
-                         ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"), ("MPLCONFIGDIR", "mpl"), ("HOME", "home")]:
+        for var, sub in [
+            ("JUPYTER_CONFIG_DIR", "config"),
+            ("JUPYTER_DATA_DIR", "data"),
+            ("JUPYTER_RUNTIME_DIR", "runtime"),
+            ("IPYTHONDIR", "ipython"),
+            ("JUPYTERLAB_SETTINGS_DIR", "settings"),
+            ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
+            ("MPLCONFIGDIR", "mpl"),
+            ("HOME", "home"),
+        ]:
             env[var] = str(tmp / sub)
             (tmp / sub).mkdir(exist_ok=True)
         course = self.root if root is not None else ROOT  # the kernels import this course_lib
-        env["PYTHONPATH"] = os.pathsep.join([str(course)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(course)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        )
         env["EDP_PROGRESS_FILE"] = ""          # running the course's notebooks must not tick a student's progress
         settings = tmp / "settings" / "@jupyterlab" / "apputils-extension"
         settings.mkdir(parents=True)
-        (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+        (settings / "notification.jupyterlab-settings").write_text(
+            json.dumps({"fetchNews": "false", "checkForUpdates": False})
+        )
         if command is None:
             command = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={self.root}"]
         self._given, self._env, self._cwd = command, env, self.root if root is not None else tmp
@@ -112,7 +129,9 @@ class Lab:
                                      cwd=self._cwd, start_new_session=True)
 
     def api(self, method: str, path: str, timeout: float = 10):
-        req = urllib.request.Request(f"{self.base}{path}", method=method, headers={"Authorization": f"token {self.token}"})
+        req = urllib.request.Request(
+            f"{self.base}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
         for attempt in range(4):  # a GET that races an autosave can answer 500 once: ask again
             try:
                 with urllib.request.urlopen(req, timeout=timeout) as r:

@@ -53,7 +53,7 @@ def test_stepper_steps_from_the_keyboard(demo_page, output_dir):
     for key in ("Enter", " "):
         before = _state_text(stepper)
         demo_page.keyboard.press(key)
-        _wait(lambda: _state_text(stepper) != before, 15, f"{key!r} on the focused Step to take a step")
+        _wait(lambda before=before: _state_text(stepper) != before, 15, f"{key!r} on the focused Step to take a step")
     assert re.search(r"step 2\b", stepper.text_content()), "two key presses, two steps"
     demo_page.screenshot(path=str(output_dir / "stepper-keyboard.png"))
 

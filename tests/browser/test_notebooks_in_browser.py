@@ -77,7 +77,9 @@ def _open(page, lab, path: str, workspace: str = ""):
 
 
 def _prompts(page) -> list[str]:
-    return page.locator(".jp-CodeCell .jp-InputPrompt").all_text_contents()  # not inner_text: off-screen cells are not laid out
+    return page.locator(
+        ".jp-CodeCell .jp-InputPrompt"
+    ).all_text_contents()  # not inner_text: off-screen cells are not laid out
 
 
 def _run_all(page):
@@ -206,7 +208,10 @@ def test_run_animates_and_pauses_without_blocking_the_kernel(lab, browser, outpu
         assert steps() == paused_at, "the Stepper kept stepping after Pause"
         page.screenshot(path=str(output_dir / "stepper_demo-after-run.png"))
         round_trips = [stepper.evaluate(ROUND_TRIP_JS) for _ in range(10)]  # printed, never asserted
-        print(f"Step click round trip in the browser: median {sorted(round_trips)[5]:.0f} ms, max {max(round_trips):.0f} ms")
+        print(
+            f"Step click round trip in the browser: median {sorted(round_trips)[5]:.0f} ms, "
+            f"max {max(round_trips):.0f} ms"
+        )
     finally:
         page.close()
         context.close()

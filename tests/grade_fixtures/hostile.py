@@ -2,8 +2,8 @@
 
 ``make_class(folder)`` writes ``folder/<student>/99_fixture.ipynb`` for every case below
 and returns ``{student: (status, score)}``. The fixture course (``build_fixture.py``, built
-into a temporary folder: ``COURSE``) has ``add`` (1 point) and ``order`` (3 points); cases are built by replacing answer cells,
-editing, deleting or adding cells of the solution.
+into a temporary folder: ``COURSE``) has ``add`` (1 point) and ``order`` (3 points); cases are
+built by replacing answer cells, editing, deleting or adding cells of the solution.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import tempfile
 from pathlib import Path
 
 import nbformat
+from build_fixture import build
 from nbformat.v4 import new_code_cell
 
-from build_fixture import build
 from course_lib.exercises import make_exercise
 
 COURSE = Path(tempfile.mkdtemp(prefix="edp-grade-fixture-"))  # built once per test process
