@@ -3,7 +3,7 @@
 What it is: a tiny model of one socket's receive buffer inside the kernel and of
 a program that waits on it with ``epoll_wait`` and reads it with ``recv``.
 
-- ``SimSocket``: the kernel buffer. ``arrive(data)`` is the network delivering
+- ``KernelBuffer``: the kernel buffer. ``arrive(data)`` is the network delivering
   bytes; ``recv(n)`` takes up to ``n`` bytes, and raises ``BlockingIOError``
   (EAGAIN) when the buffer is empty, like a non-blocking socket. After
   ``close_peer()`` (the peer closed: end of file) an empty buffer reads as ``b""``.
@@ -29,12 +29,12 @@ from __future__ import annotations
 from course_lib import validate
 from course_lib.segments import Segment, Timeline
 
-__all__ = ["SimSocket", "TriggerDemo", "MODES"]
+__all__ = ["KernelBuffer", "TriggerDemo", "MODES"]
 
 MODES = ("level", "edge")
 
 
-class SimSocket:
+class KernelBuffer:
     """A simulated kernel receive buffer with a non-blocking ``recv``.
 
     ``edge`` is True when bytes arrived since the last edge-triggered report;
@@ -83,7 +83,7 @@ class SimSocket:
         return len(self.buffer)
 
     def __repr__(self) -> str:
-        return f"SimSocket({len(self.buffer)} bytes buffered)"
+        return f"KernelBuffer({len(self.buffer)} bytes buffered)"
 
 
 class _Event(str):
@@ -105,7 +105,7 @@ class TriggerDemo:
         if any(t < 0 or n <= 0 for t, n in arrivals):
             raise ValueError(f"arrivals must be (time_ms >= 0, nbytes > 0) pairs, got {arrivals!r}")
         self.mode, self.read_size, self.drain = mode, read_size, drain
-        self.sock = SimSocket()
+        self.sock = KernelBuffer()
         self.clock = 0.0
         self.pending = list(arrivals)  # arrivals still to come
         self.state = "wait"  # the program is in epoll_wait ("wait") or calling recv ("read")

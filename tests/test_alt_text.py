@@ -26,7 +26,6 @@ IMAGES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
 MISSING = {
     "notebooks/01_three_models.ipynb": 1,          # c027 'shares = [0.0, 0.25, ...]': the CPU-share plot
     "notebooks/04_event_loop_callbacks.ipynb": 1,  # c068 'fig, axes = plt.subplots(2, 2, ...)': two undescribed panels
-    "notebooks/05_select_poll_epoll.ipynb": 1,     # c023 'markers = {"select": ...}': the scaling lab's plot
 }
 
 

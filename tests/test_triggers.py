@@ -5,11 +5,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_lib.timeline import Timeline
-from course_lib.triggers import SimSocket, TriggerDemo
+from course_lib.triggers import KernelBuffer, TriggerDemo
 
 
 def test_simsocket_recv_and_eagain_and_eof():
-    s = SimSocket()
+    s = KernelBuffer()
     with pytest.raises(BlockingIOError):
         s.recv(10)
     s.arrive(b"hello")
@@ -22,7 +22,7 @@ def test_simsocket_recv_and_eagain_and_eof():
 
 
 def test_edge_reports_only_new_arrivals_level_reports_while_buffered():
-    s = SimSocket()
+    s = KernelBuffer()
     s.arrive(b"x" * 10)
     assert s.readable("edge") and not s.readable("edge")
     assert s.readable("level") and s.readable("level")

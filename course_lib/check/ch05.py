@@ -4,7 +4,7 @@
   some with data, some closed by the peer, none at all, data arriving later. Every byte sent
   must still be there afterwards (the function only waits; the caller reads).
 - ``05.drain``          ``on_readable(sock)`` for an edge-triggered wait: random arrivals on
-  the simulated kernel buffer (``course_lib.triggers.SimSocket``, behind a socket that has
+  the simulated kernel buffer (``course_lib.triggers.KernelBuffer``, behind a socket that has
   ``recv`` only); every byte must come out of ``recv``, in order, and each call must stop at
   the first EAGAIN.
 - ``05.echo``           an ``EchoServer`` protocol on the course reactor that does its own

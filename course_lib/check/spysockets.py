@@ -23,7 +23,7 @@ import socket
 import time
 
 from course_lib.slowserver import SlowServer
-from course_lib.triggers import SimSocket
+from course_lib.triggers import KernelBuffer
 
 __all__ = ["CountingSocket", "TimedServer", "RecvOnlySocket", "Runaway"]
 
@@ -72,7 +72,7 @@ class RecvOnlySocket:
     __slots__ = ("_sim", "_limit", "_handed", "runaway")
 
     def __init__(self, limit: int):
-        self._sim, self._limit, self._handed, self.runaway = SimSocket(), limit, bytearray(), False
+        self._sim, self._limit, self._handed, self.runaway = KernelBuffer(), limit, bytearray(), False
 
     def recv(self, n):
         if self._sim.recv_calls >= self._limit:
