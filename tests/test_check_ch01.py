@@ -208,6 +208,27 @@ def _event_loop(ready_rejoin=True, tie="order", sleep_first=False):
     return run
 
 
+def event_loop_one_cpu_step_a_turn(tasks):
+    """Sends the running task to the back of the queue after each cpu step, as if the loop preempted it."""
+    segments, ready, in_progress, now, order = [], [(t, 0) for t in tasks], [], 0.0, 0
+    while ready or in_progress:
+        while in_progress and (not ready or in_progress[0][0] <= now):
+            end, _, task, index = heapq.heappop(in_progress)
+            now = max(now, end)
+            ready.append((task, index))
+        task, index = ready.pop(0)
+        step = task.steps[index]
+        segments.append(Segment(task.name, step.kind, now, now + step.duration))
+        if step.kind == "cpu":
+            now += step.duration
+            if index + 1 < len(task.steps):
+                ready.append((task, index + 1))
+        else:
+            heapq.heappush(in_progress, (now + step.duration, order, task, index + 1))
+            order += 1
+    return Timeline(segments)
+
+
 def event_loop_by_copied_model(tasks):
     import course_lib.models as m2  # the same module, under another name
 
@@ -215,9 +236,10 @@ def event_loop_by_copied_model(tasks):
 
 
 @pytest.mark.parametrize("answer, words", [
-    (_event_loop(tie="name"), "first in, first out"),            # equal I/O ends broken by name, not by start
+    (_event_loop(tie="name"), "ready tasks run first in, first out"),            # equal I/O ends broken by name, not by start
     (_event_loop(ready_rejoin=False), "sat idle"),                # waits out an I/O instead of queueing
     (_event_loop(sleep_first=True), "never sleep while a task is ready"),  # jumps to the next I/O end
+    (event_loop_one_cpu_step_a_turn, "each until its next io step"),  # gives up the CPU between cpu steps
     (event_loop_by_copied_model, "don't call the course's run_"),
     (lambda tasks: MODELS_COPY.run_event_driven(tasks), "don't call the course's run_"),
     (lambda tasks: RELOADED.run_event_driven(tasks), "don't call the course's run_"),

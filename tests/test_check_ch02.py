@@ -297,6 +297,11 @@ def wait_with_own_timeout(sock):
     return sock.recv(4096)
 
 
+def wait_select_ignoring_its_timeout(sock):
+    select.select([sock], [], [], 5)   # a time limit of its own, and what select returned is never looked at
+    return sock.recv(4096)
+
+
 def wait_select_without_timeout_busy(sock):
     while not select.select([sock], [], [], 0)[0]:  # asks the kernel, and does not let it wait
         pass
@@ -322,6 +327,7 @@ def wait_try_then_select(sock):  # a valid alternative: what asyncio's sock_recv
     (wait_napping_half_seconds, "that is polling"),
     (wait_select_then_one_byte, "up to 4096 bytes"),
     (wait_with_own_timeout, "no time limit of your own"),
+    (wait_select_ignoring_its_timeout, "look at what select returns"),
     (wait_select_without_timeout_busy, "CPU"),
 ])
 def test_wait_for_data_rejects_more_wrong_answers(function, words):

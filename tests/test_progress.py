@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +94,15 @@ def test_a_real_kernel_started_for_a_solution_records_nothing(tmp_path):
         km.shutdown_kernel(now=True)
     assert "not counted in your progress" in "".join(out)
     assert not path.exists()
+
+
+def test_chapter_00_stored_progress_shows_the_warmup_that_passed_above_it():
+    """The build runs notebooks with a throw-away progress file, not with recording off: the stored
+    table under 'The warm-up above ... is ticked already' must show it ticked, as a student's run does."""
+    import nbformat
+
+    nb = nbformat.read(Path(__file__).parent.parent / "notebooks" / "00_start_here.ipynb", as_version=4)
+    shown = [out for cell in nb.cells if cell.cell_type == "code" and cell.source.strip() == "progress.show()"
+             for out in cell.outputs]
+    text = "".join(out.get("data", {}).get("text/plain", "") for out in shown)
+    assert "✔ 00.warmup" in text, text[:200]

@@ -11,7 +11,7 @@ pairs them the same way, for authors who open notebooks with jupytext in Jupyter
 A build reads the source, numbers the cells ``c000``, ``c001``, ... (stable ids, so a rebuild
 does not churn diffs), marks slides (a lecture is cut into screens by ``tools/slidemarks.py``;
 elsewhere a ``#`` or ``##`` heading starts a slide), executes the notebook in a fresh kernel
-with nbclient (outputs and widget state are stored; progress recording is off; the kernel
+with nbclient (outputs and widget state are stored; progress goes to a throw-away file; the kernel
 imports this checkout's ``course_lib``), keeps only the static copy of a widget that leaves one
 (``static_copies``), writes it in place and, for a solution, makes its exercise with
 ``course_lib.exercises``.
@@ -36,6 +36,7 @@ import difflib
 import os
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -190,9 +191,16 @@ def execute(nb: nbformat.NotebookNode, folder: Path, timeout: int) -> None:
     """Run every cell in a fresh kernel whose working folder is ``folder``; stops at the first error."""
     from nbclient import NotebookClient
 
-    os.environ["EDP_PROGRESS_FILE"] = ""  # running the course's own notebooks ticks nobody's progress
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    # Progress goes to a fresh file that is thrown away: the run ticks nobody's progress, and a stored
+    # progress.show() shows what a student's own run shows (chapter 00's warm-up ticked), not an empty table.
+    with tempfile.TemporaryDirectory() as scratch:
+        os.environ["EDP_PROGRESS_FILE"] = os.path.join(scratch, "progress.json")
+        try:
+            NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                           resources={"metadata": {"path": str(folder)}}).execute()
+        finally:
+            os.environ["EDP_PROGRESS_FILE"] = ""
     static_copies(nb)
     for cell in nb.cells:
         for key in IGNORED_CELL_METADATA:

@@ -167,8 +167,8 @@ def _event_loop_case(my_event_driven, tasks):
     got_finish = {s.task: round(s.end, 6) for s in sorted(tl.segments, key=lambda s: s.end) if s.kind != "ready"}
     want_finish = {s.task: round(s.end, 6) for s in sorted(want.segments, key=lambda s: s.end) if s.kind != "ready"}
     expect(got_finish == want_finish,
-           f"{where}: tasks finish at {got_finish}, expected {want_finish}: serve ready tasks first in, first out "
-           "(of I/Os that end together, the one started first joins first)")
+           f"{where}: tasks finish at {got_finish}, expected {want_finish}: ready tasks run first in, first out, "
+           "each until its next io step; of I/Os that end together, the one started first joins first")
 
 
 def _idle_while_ready(tasks, tl, cpu_segments):

@@ -188,7 +188,7 @@ def _wait_case(wait_for_data, delay, reply):
             sock.connect(srv.address)
             sock.sendall(b"any news?\n")
             sock.setblocking(False)
-            with counting_select() as hurried:
+            with counting_select(expire_once=True) as hurried:   # a select timeout "runs out" once
                 outcome = run_in_thread(timed, sock, timeout=TIMEOUT, on_timeout=lambda: _hard_close(sock),
                                         grace=5, name="wait_for_data")
             value, error, finished = outcome.value, outcome.error, outcome.finished
@@ -198,6 +198,9 @@ def _wait_case(wait_for_data, delay, reply):
             _hard_close(sock)
     what = f"answered after {delay:.2f} s" if reply else f"closed after {delay:.2f} s"
     expect(finished, f"wait_for_data did not return within {TIMEOUT:g} s although the server {what}")
+    expect(not (isinstance(error, BlockingIOError) and hurried.expired),
+           "select's timeout ran out with nothing readable, and recv raised BlockingIOError: look at what "
+           "select returns before you call recv, or call select without a timeout")
     expect(not isinstance(error, BlockingIOError),
            "recv raised BlockingIOError: the socket is non-blocking and nothing had arrived yet; wait first")
     expect(not isinstance(error, TimeoutError),

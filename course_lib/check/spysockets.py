@@ -89,16 +89,28 @@ class RecvOnlySocket:
         raise AttributeError(f"the check's socket has recv() only, not .{name}: read with sock.recv(4096)")
 
 
+class _SelectCalls(list):
+    """The hurried timeouts counted by ``counting_select``, and whether it made one timeout run out."""
+    expired = False
+
+
 @contextlib.contextmanager
-def counting_select():
+def counting_select(expire_once=False):
     """While it lasts, count the calls to ``select.select`` that were not allowed to wait
     (timeout 0 or almost): a thread that asks again and again is polling, however little
-    CPU a crowded machine happens to give it. Yields the list of those timeouts."""
-    real, hurried = select.select, []
+    CPU a crowded machine happens to give it. Yields the list of those timeouts.
+
+    With ``expire_once``, the first call with a real timeout returns ``([], [], [])`` at once,
+    as if that timeout had run out (the list's ``expired`` says so): code that calls ``recv``
+    without looking at what ``select`` returned then shows its bug without a long wait."""
+    real, hurried = select.select, _SelectCalls()
 
     def spy(rlist, wlist, xlist, timeout=None):
         if timeout is not None and timeout < 0.01:
             hurried.append(timeout)
+        elif timeout is not None and expire_once and not hurried.expired:
+            hurried.expired = True
+            return [], [], []
         return real(rlist, wlist, xlist, timeout)
 
     select.select = spy
