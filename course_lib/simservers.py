@@ -97,17 +97,21 @@ class LineServer:
     For each request line it reads (up to ``b"\\n"``; the line may arrive in pieces) it
     waits ``think`` seconds, then sends ``b"ECHO " + line.upper()`` in chunks of 1 to
     ``max_chunk`` bytes, at most ``gap`` seconds apart. A connection can carry many
-    requests, one after the other. The server closes its end after the client closed.
-    ``rng`` (a ``random.Random``) picks the chunk sizes and gaps, so a run is repeatable.
+    requests, one after the other. The server closes its end after the client closed, or,
+    with ``close_after=n``, as soon as a connection sends a request after its first ``n``
+    (a server that hangs up instead of answering). ``rng`` (a ``random.Random``) picks the
+    chunk sizes and gaps, so a run is repeatable.
     ``served`` counts the request lines; ``overlapped`` counts requests that arrived
     while the previous reply was still being sent.
     """
 
-    def __init__(self, net, address="server:80", *, rng=None, think=0.1, max_chunk=6, gap=0.03):
+    def __init__(self, net, address="server:80", *, rng=None, think=0.1, max_chunk=6, gap=0.03, close_after=None):
         self.loop, self.rng = net.loop, rng or random.Random(4)
         self.think = validate.seconds(think, "think", minimum=0)
         self.max_chunk = validate.count(max_chunk, "max_chunk", minimum=1, unit="bytes")
         self.gap = validate.seconds(gap, "gap", minimum=0)
+        self.close_after = validate.count(close_after, "close_after", optional=True, unit="requests")
+        self._requests = {}  # connection -> how many of its requests were read
         self.listener = net.listen(address)
         self.loop.add_reader(self.listener, self._accept)
         self.served = self.overlapped = 0
@@ -128,6 +132,11 @@ class LineServer:
             end = line.index(b"\n") + 1
             request = bytes(line[:end])
             del line[:end]
+            if self.close_after is not None and self._requests.get(conn, 0) >= self.close_after:
+                self.loop.remove_reader(conn)  # hang up instead of answering
+                conn.close()
+                return
+            self._requests[conn] = self._requests.get(conn, 0) + 1
             self.served += 1
             if conn in self._busy:
                 self.overlapped += 1

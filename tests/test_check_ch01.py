@@ -236,7 +236,8 @@ def event_loop_by_copied_model(tasks):
 
 
 @pytest.mark.parametrize("answer, words", [
-    (_event_loop(tie="name"), "ready tasks run first in, first out"),            # equal I/O ends broken by name, not by start
+    # equal I/O ends broken by name, not by start:
+    (_event_loop(tie="name"), "ready tasks run first in, first out"),
     (_event_loop(ready_rejoin=False), "sat idle"),                # waits out an I/O instead of queueing
     (_event_loop(sleep_first=True), "never sleep while a task is ready"),  # jumps to the next I/O end
     (event_loop_one_cpu_step_a_turn, "each until its next io step"),  # gives up the CPU between cpu steps

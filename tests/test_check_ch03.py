@@ -360,7 +360,13 @@ def fetch_all_submit_in_order(address, lines, max_workers):  # a valid alternati
     return [f.result() for f in futures]
 
 
+def fetch_all_waits_after_each_submit(address, lines, max_workers):  # a pool, used one job at a time
+    with concurrent.futures.ThreadPoolExecutor(max_workers) as pool:
+        return [pool.submit(fetch, address, line).result() for line in lines]
+
+
 @pytest.mark.parametrize("function, words", [
+    (fetch_all_waits_after_each_submit, ["one after another", "before you wait"]),
     (fetch_all_never_shut_down, ["still running", "shut the pool"]),
     (fetch_all_returns_the_map, ["should return a list"]),
     (fetch_all_one_worker_too_many, ["in flight at once"]),

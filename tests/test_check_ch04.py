@@ -220,7 +220,13 @@ def fetch_all_as_object(loop, net, address, requests, on_done):
             loop.add_reader(self.sock, self.on_readable)
 
         def on_readable(self):
-            self.reply += self.sock.recv(3)
+            chunk = self.sock.recv(3)
+            if not chunk:                       # the server hung up: stop with what we have
+                loop.remove_reader(self.sock)
+                self.sock.close()
+                on_done(self.replies)
+                return
+            self.reply += chunk
             if self.reply.endswith(b"\n"):
                 self.replies.append(self.reply)
                 self.reply, self.i = b"", self.i + 1
@@ -626,17 +632,19 @@ def client_connects_per_request(loop, net, address, requests, on_done):
     next_one()
 
 
-def client_with_partition(loop, net, address, requests, on_done):  # a valid alternative
+def client_with_partition(loop, net, address, requests, on_done, stop_at_eof=True):  # a valid alternative
     sock, buffer, replies = net.connect(address), [b""], []
 
     def readable():
-        buffer[0] += sock.recv(4096)
+        chunk = sock.recv(4096)
+        buffer[0] += chunk
         line, newline, rest = buffer[0].partition(b"\n")
-        if not newline:
+        if not newline and (chunk or not stop_at_eof):
             return
         buffer[0] = rest
-        replies.append(line + newline)
-        if len(replies) == len(requests):
+        if newline:
+            replies.append(line + newline)
+        if len(replies) == len(requests) or not newline:
             loop.remove_reader(sock)
             sock.close()
             on_done(replies)
@@ -647,7 +655,12 @@ def client_with_partition(loop, net, address, requests, on_done):  # a valid alt
     sock.send(requests[0])
 
 
+def client_ignores_eof(loop, net, address, requests, on_done):  # b"" is not a reply piece: it is the end
+    client_with_partition(loop, net, address, requests, on_done, stop_at_eof=False)
+
+
 @pytest.mark.parametrize("wrong, words", [
+    (client_ignores_eof, ["hung up", "b''"]),
     (client_keeps_its_reader, ["remove your reader"]),
     (client_on_done_per_reply, ["call it once"]),
     (client_connects_per_request, ["connect once per call"]),

@@ -33,9 +33,31 @@ def test_replies_come_in_pieces_and_requests_are_counted():
 
 @pytest.mark.parametrize("bad, error", [
     ({"think": -1}, ValueError), ({"max_chunk": 0}, ValueError), ({"max_chunk": 2.5}, TypeError),
-    ({"gap": float("inf")}, ValueError),
+    ({"gap": float("inf")}, ValueError), ({"close_after": -1}, ValueError), ({"close_after": "1"}, TypeError),
 ])
 def test_bad_arguments_are_named(bad, error):
     net = SimNetwork(Loop())
     with pytest.raises(error, match=next(iter(bad))):
         LineServer(net, **bad)
+
+
+def test_close_after_hangs_up_instead_of_answering():
+    loop = Loop()
+    net = SimNetwork(loop, latency=0.01)
+    server = LineServer(net, "server:80", rng=random.Random(2), think=0.05, close_after=1)
+    client = net.connect("server:80")
+    got = []
+
+    def on_readable():
+        data = client.recv(100)
+        got.append(data)
+        if data.endswith(b"\n"):                 # the first reply is complete
+            client.send(b"b\n")                  # the second request: the server hangs up
+        if not data:
+            loop.remove_reader(client)
+            client.close()
+
+    client.send(b"a\n")
+    loop.add_reader(client, on_readable)
+    loop.run(max_steps=10_000)
+    assert b"".join(got) == b"ECHO A\n" and got[-1] == b"" and server.served == 1

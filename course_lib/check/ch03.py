@@ -290,8 +290,9 @@ def check_pool_fetch(fetch_all, *, rng, extra):
         expect(requests == n, f"the server received {requests} requests for {n} lines")
         expect(peak <= workers, f"the server saw {peak} requests in flight at once with max_workers={workers}: "
                                 "let a pool of max_workers threads do all the fetching")
-        expect(peak >= 2, "the server never saw two requests in flight at once: they ran one after another; "
-                          "submit them to a ThreadPoolExecutor")
+        expect(peak >= 2, "the server never saw two requests in flight at once: they ran one after another. "
+                          "Submit them all to a ThreadPoolExecutor before you wait for any result "
+                          "(future.result() right after submit waits for that one job); pool.map does both")
         expect(not left, f"when fetch_all returned, {len(left)} of its threads were still running: shut the pool "
                          "down before returning (a `with ThreadPoolExecutor(...) as pool:` block does), or join "
                          "your threads")

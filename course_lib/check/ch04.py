@@ -12,7 +12,8 @@ What it is: the checks behind ``exercises/04_event_loop_callbacks.ipynb``.
   on time; measured on the course loop's virtual clock (``loop.spend`` models CPU work).
 - ``04.client``  a callback-chained client for the simulated ``LineServer`` (``course_lib.simnet``):
   connect, then for each request send it and read the reply across partial reads, then close;
-  on the virtual clock with random latencies and chunking, several clients at once.
+  on the virtual clock with random latencies and chunking, several clients at once, and one
+  client whose server hangs up early (``recv`` returns ``b""``).
 
 The runs behind the last two are in ``loopbench.py``. A failing random case (a program, a
 list of numbers, a set of clients) is shrunk (``shrink.py``) before its hint is shown.
@@ -217,15 +218,18 @@ def _fewer_requests(job):
         yield job[:i] + job[i + 1:]
 
 
-def _client_case(fetch_all, seed, jobs) -> None:
-    """Run the clients of ``jobs`` (one list of requests each) at once; the network is seeded by ``seed``."""
+def _client_case(fetch_all, seed, jobs, close_after=None) -> None:
+    """Run the clients of ``jobs`` (one list of requests each) at once; the network is seeded by ``seed``.
+
+    With ``close_after=n`` the server hangs up instead of answering request n + 1: each client must
+    then stop at ``b""`` with the first n replies."""
     sockets = []
 
     def unstick():  # a busy `while` around recv stops once its socket is closed
         for sock in sockets:
             sock.close()
 
-    outcome = run_in_thread(run_clients, fetch_all, random.Random(seed), jobs, sockets, timeout=5,
+    outcome = run_in_thread(run_clients, fetch_all, random.Random(seed), jobs, sockets, close_after, timeout=5,
                             on_timeout=unstick, name="client")
     if not outcome.finished:
         raise _Hung("the loop did not finish within 5 s: a callback never returned. "
@@ -233,13 +237,18 @@ def _client_case(fetch_all, seed, jobs) -> None:
     try:
         results, server, loop = outcome.result("")
     except TooManySteps:
+        if close_after is not None and any(len(job) > close_after for job in jobs):
+            replies = "reply" if close_after == 1 else "replies"
+            raise CheckFailed(f"the server hung up after {close_after} {replies} and your "
+                              "reader was called for ever: a closed socket stays readable and recv returns b''. "
+                              "On b'', remove the reader, close, and call on_done with the replies so far.") from None
         raise CheckFailed("the loop never ran out of work: are you polling with call_soon? "
                           "Let add_reader call you when data is there.") from None
     expect(len(sockets) == len(jobs),
            f"{len(jobs)} calls of fetch_all opened {len(sockets)} connections; connect once per call")
     expect(not server.overlapped, "send the next request only after the whole reply to the previous one has arrived")
     for job, result in zip(jobs, results):
-        want = [b"ECHO " + request.upper() for request in job]
+        want = [b"ECHO " + request.upper() for request in job][:close_after]
         expect(result, f"on_done was never called for a list of {len(job)} request{'s'[:len(job) != 1]}: "
                        "read until each reply ends with b'\\n'")
         expect(len(result) == 1,
@@ -254,8 +263,9 @@ def _client_case(fetch_all, seed, jobs) -> None:
                 mixed = (" Several clients run at once: keep each one's state in its own closure or object, "
                          "not in globals.") if len(jobs) > 1 else ""
                 raise CheckFailed(f"reply {i + 1} was {_short(g)}, expected {_short(w)}.{mixed}")
-        expect(len(got) == len(want), f"{len(job)} requests but on_done got {len(got)} replies")
-    requests = sum(map(len, jobs))
+        expect(len(got) == len(want), f"{len(job)} requests but on_done got {len(got)} replies"
+                                      + (f" (the server hung up after {close_after})" if len(want) < len(job) else ""))
+    requests = sum(len(job[:close_after]) for job in jobs)
     expect(server.served == requests, f"the server got {server.served} request lines, expected {requests}")
     expect(all(s.closed for s in sockets), "close the socket once the last reply is complete")
     expect(not [k for k in loop.snapshot()["readers"] if k.startswith("client")],
@@ -270,12 +280,11 @@ def check_client(fetch_all, *, rng, extra):
         jobs = [[(" ".join(rng.choice(_WORDS) for _ in range(rng.randint(1, 3))) + f" {c}.{i}\n").encode()
                  for i in range(1 if case == 0 else rng.randint(2, 4))] for c in range(clients)]
         seed = rng.getrandbits(32)  # the network of this case: the same for every shrunk version of it
-        smallest_failure(
-            lambda js, seed=seed: _client_case(fetch_all, seed, js),
-            jobs,
-            simpler=_fewer_requests,
-            minimum=1,
-            at_once=(_Hung,),
-            budget=40,
-        )
+        smallest_failure(lambda js, seed=seed: _client_case(fetch_all, seed, js), jobs, simpler=_fewer_requests,
+                         minimum=1, at_once=(_Hung,), budget=40)
+    # a server that hangs up early: the client must stop at b"" instead of waiting for ever
+    jobs = [[f"{rng.choice(_WORDS)} {i}\n".encode() for i in range(rng.randint(2, 4))]]
+    close_after, seed = rng.randint(1, len(jobs[0]) - 1), rng.getrandbits(32)
+    smallest_failure(lambda js: _client_case(fetch_all, seed, js, close_after), jobs, simpler=_fewer_requests,
+                     minimum=1, at_once=(_Hung,), budget=40)
     return "several clients at once, replies read across partial reads, requests one at a time, sockets closed"

@@ -60,14 +60,16 @@ def run_chunked(function, numbers):
     return calls, results, max(lateness, default=0.0), longest[0]
 
 
-def run_clients(fetch_all, rng, jobs, sockets):
+def run_clients(fetch_all, rng, jobs, sockets, close_after=None):
     """Run ``fetch_all`` once per list of requests in ``jobs``, all at once, on a fresh simulated network.
 
     The network's latency and the server's pace come from ``rng``; every socket the clients open
-    is appended to ``sockets``. Returns (each job's on_done calls, the server, the loop)."""
+    is appended to ``sockets``. With ``close_after=n`` the server hangs up when a connection sends
+    a request after its first ``n``. Returns (each job's on_done calls, the server, the loop)."""
     loop = Loop()
     net = SimNetwork(loop, latency=rng.choice([0.001, 0.01, 0.05, 0.2]))
-    server = LineServer(net, "server:80", rng=rng, think=rng.uniform(0, 0.3), max_chunk=rng.randint(1, 8))
+    server = LineServer(net, "server:80", rng=rng, think=rng.uniform(0, 0.3), max_chunk=rng.randint(1, 8),
+                        close_after=close_after)
     results = [[] for _ in jobs]
     connect = net.connect
 
