@@ -24,8 +24,6 @@ IMAGES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
 # notebook -> pictures still without alt text. Fix: describe(fig, "...") in the plotting cell
 # (from course_lib.figures import describe), rebuild with `python -m tools.build NN`, lower the number.
 MISSING = {
-    "notebooks/01_three_models.ipynb": 1,          # c027 'shares = [0.0, 0.25, ...]': the CPU-share plot
-    "notebooks/04_event_loop_callbacks.ipynb": 1,  # c068 'fig, axes = plt.subplots(2, 2, ...)': two undescribed panels
 }
 
 

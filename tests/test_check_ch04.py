@@ -190,6 +190,19 @@ def wrong_sum(loop, numbers, work, done):
     chunked(loop, numbers, work, lambda total: done(total + 1))
 
 
+def squares_on_its_own(loop, numbers, work, done, chunk=20):
+    """Calls work(x) for each number, throws its result away and squares by itself."""
+    def step(start):
+        for x in numbers[start:start + chunk]:
+            work(x)
+        if start + chunk < len(numbers):
+            loop.call_soon(step, start + chunk)
+        else:
+            done(sum(x * x for x in numbers))
+
+    step(0)
+
+
 def test_chunks_pass(capsys):
     passes("04.chunks", chunked, capsys)
 
@@ -201,7 +214,8 @@ def test_chunks_pass(capsys):
     (chunked_with_call_later, ["not call_later"]),
     (forgets_the_empty_list, ["never called", "0 numbers"]),
     (never_stops, ["never ran out of work"]),
-    (wrong_sum, ["sum of squares"]),
+    (wrong_sum, ["sum of what work"]),
+    (squares_on_its_own, ["work(x) returned x**3", "add up what work returns"]),
 ])
 def test_chunks_fail_with_hint(wrong, words):
     fails("04.chunks", wrong, *words)

@@ -167,18 +167,27 @@ def check_predict(predicted_order, *, rng, extra):
 MAX_LATE = 0.1  # the loop's slow_callback_duration: a heartbeat later than this fails the check
 
 
-def _chunks_case(function, numbers) -> None:
-    size = len(numbers)
+def _cube(x):
+    return x * x * x
+
+
+def _chunks_case(function, numbers, result_of=None) -> None:
+    """One list; ``result_of=_cube`` gives a ``work`` that cubes, so a total computed without it shows."""
+    size, result_of = len(numbers), result_of or (lambda x: x * x)
     try:
-        calls, results, late, longest = run_chunked(function, list(numbers))
+        calls, results, late, longest = run_chunked(function, list(numbers), result_of)
     except TooManySteps:
         raise CheckFailed("the loop never ran out of work: does your last chunk stop scheduling new ones?") from None
-    want = sum(x * x for x in numbers)
+    want = sum(map(result_of, numbers))
     expect(results, f"done(total) was never called for a list of {size} numbers")
     expect(len(results) == 1, f"done was called {len(results)} times for {size} numbers; call it once, at the end")
     expect(sorted(calls) == sorted(numbers),
            f"call work(x) exactly once for each number: {len(calls)} calls for {size} numbers")
-    expect(results[0][0] == want, f"for {size} numbers done got {results[0][0]!r}, expected the sum of squares {want}")
+    expect(not (result_of is _cube and results[0][0] == sum(x * x for x in numbers) != want),
+           f"this time work(x) returned x**3, and done got the sum of squares: add up what work returns "
+           f"(total += work(x)), do not compute the square again. Expected {want}")
+    expect(results[0][0] == want, f"for {size} numbers done got {results[0][0]!r}, expected the sum of what work "
+                                  f"returned, {want}")
     expect(late <= MAX_LATE + 1e-9,
            f"with {size} numbers the heartbeat was {late:.3f} s late: one callback ran {longest:.3f} s. "
            "Keep each chunk under the 50 ms heartbeat period and call_soon the next chunk from the end of the "
@@ -197,7 +206,10 @@ def check_chunks(function, *, rng, extra):
         numbers = [rng.randint(-99, 99) for _ in range(size)]
         run_in_thread(smallest_failure, lambda ns: _chunks_case(function, ns), numbers, timeout=10,
                       name="chunks").result(f"your function did not finish within 10 s: {ENDLESS}")
-    return f"{len(sizes)} lists, heartbeat never more than {MAX_LATE:g} s late"
+    numbers = [rng.randint(-99, 99) for _ in range(rng.randint(30, 90))]  # a work that cubes: its results count
+    run_in_thread(smallest_failure, lambda ns: _chunks_case(function, ns, _cube), numbers, timeout=10,
+                  name="chunks").result(f"your function did not finish within 10 s: {ENDLESS}")
+    return f"{len(sizes) + 1} lists, heartbeat never more than {MAX_LATE:g} s late, the total made of work's results"
 
 
 # ---------------------------------------------------------------- a callback client

@@ -24,8 +24,10 @@ WORK_COST = 0.002  # virtual seconds of CPU per call of work(x), as the notebook
 HEARTBEAT = 0.05  # the heartbeat timer's period
 
 
-def run_chunked(function, numbers):
+def run_chunked(function, numbers, result_of=lambda x: x * x):
     """Run ``function(loop, numbers, work, done)`` from a callback of a fresh ``Loop()`` with a heartbeat.
+
+    ``work(x)`` costs ``WORK_COST`` on the virtual clock and returns ``result_of(x)`` (a square).
 
     Returns (the numbers work() was called with, [(total, time) per done() call], the heartbeat's
     worst lateness, the longest callback). A callback's exception is raised again here."""
@@ -35,7 +37,7 @@ def run_chunked(function, numbers):
     def work(x):
         calls.append(x)
         loop.spend(WORK_COST)
-        return x * x
+        return result_of(x)
 
     def done(total):
         results.append((total, loop.time()))
