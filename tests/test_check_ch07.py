@@ -102,6 +102,16 @@ class ForgetsTrailingCRLF(SOL.RespParser):
         return (words, used - 2) if words is not None else (None, 0)
 
 
+class OwnErrorText(SOL.RespParser):
+    """Raises ProtocolError, but with a text of its own: the client would not see Redis's error."""
+
+    def _one(self, buf):
+        try:
+            return super()._one(buf)
+        except ProtocolError:
+            raise ProtocolError("bad input") from None
+
+
 class ReusesTheCourseParser(SOL.RespParser):
     def __init__(self):
         super().__init__()
@@ -138,6 +148,7 @@ def test_parser_blank_is_not_written():
     (NoDollarCheck, "was accepted"),
     (ForgetsTrailingCRLF, "expected|is valid, yet"),
     (Hangs, "did not return within 5 s"),
+    (OwnErrorText, "Redis names this fault ProtocolError\\('invalid bulk length'\\)"),
     (ReusesTheCourseParser, "write the parser yourself"),
 ])
 def test_parser_rejects(answer, hint):
@@ -208,6 +219,39 @@ class PastDeadlineKept(SOL.Store):
         return 1
 
 
+class PttlTruncated(SOL.Store):
+    """int() instead of round(): 299.99999999999994 ms left becomes 299."""
+
+    def cmd_pttl(self, key):
+        if self.lookup(key) is None:
+            return -2
+        when = self.deadline.get(key)
+        return -1 if when is None else int((when - self.loop.time()) * 1000)
+
+
+class ExpireRevivesKey(SOL.Store):
+    """EXPIRE looks in self.data, not through lookup(): a key whose deadline has come gets a new one."""
+
+    def cmd_expire(self, key, seconds):
+        seconds = integer(seconds)
+        if key not in self.data:
+            return 0
+        if seconds <= 0:
+            self.forget(key)
+        else:
+            self.set_deadline(key, self.loop.time() + seconds)
+        return 1
+
+
+class ZeroExpireAccepted(SOL.Store):
+    """SET k v EX 0 stores the key without a deadline instead of refusing the expire time."""
+
+    def cmd_set(self, key, value, *options):
+        if len(options) == 2 and options[0].upper() in (b"EX", b"PX") and integer(options[1]) <= 0:
+            options = ()
+        return super().cmd_set(key, value, *options)
+
+
 class BadOptionsAccepted(SOL.Store):
     def cmd_set(self, key, value, *options):
         if options and options[0].upper() not in (b"EX", b"PX"):
@@ -241,6 +285,9 @@ def test_expiry_blank_is_not_written():
     (ExpireMissingKey, "expected 0"),
     (PastDeadlineKept, "should be gone"),
     (BadOptionsAccepted, "syntax error"),
+    (PttlTruncated, "rounded"),
+    (ExpireRevivesKey, "even before its timer ran"),
+    (ZeroExpireAccepted, "invalid expire time"),
     (WrapsTheCourseKeyspace, "write the keyspace yourself"),
 ])
 def test_expiry_rejects(answer, hint):
@@ -303,6 +350,19 @@ class CourseHandler(KVProtocol):
     """The course's own protocol class, handed in as the answer."""
 
 
+class BlockingSendall(SOL.Handler):
+    """Writes with a blocking sendall on the socket: the loop waits for the client that reads nothing."""
+
+    def serve(self):
+        sock = self.transport.get_extra_info("socket")
+        while self.client.waiting:
+            sock.setblocking(True)
+            sock.sendall(self.client.run(SOL.HIGH_WATER))
+            sock.setblocking(False)
+        if self.client.closing or (self.eof and not self.client.waiting):
+            self.transport.close()
+
+
 class Crashes(SOL.Handler):
     def data_received(self, data):
         if b"ECHO" in data:
@@ -326,6 +386,7 @@ def test_handler_blank_is_not_written():
     (IgnoresClosing, "QUIT"),
     (IgnoresEOF, "eof_received"),
     (Crashes, "your Handler raised KeyError"),
+    (BlockingSendall, "blocking call"),
     (CourseHandler, "write the handler yourself"),
 ])
 def test_handler_rejects(answer, hint):
@@ -373,6 +434,15 @@ def getrange_float_indexes(c, args):
     return SOL.getrange(c, args)
 
 
+def getrange_int(c, args):
+    """int() instead of integer(): a ValueError where Redis answers 'not an integer'."""
+    return SOL.getrange(c, [*args[:2], b"%d" % int(args[2]), b"%d" % int(args[3])])
+
+
+def getrange_null_for_empty(c, args):
+    return SOL.getrange(c, args) or None
+
+
 def test_getrange_passes():
     check("07.getrange", SOL.getrange)
 
@@ -388,6 +458,8 @@ def test_getrange_blank_is_not_written():
     (getrange_str, "return bytes, not str"),
     (getrange_redis8, "redis-server replies b'\\$1"),
     (getrange_float_indexes, "not an integer|redis-server replies"),
+    (getrange_int, "raised ValueError .* integer\\(...\\)"),
+    (getrange_null_for_empty, "an empty range, or a missing key"),
 ])
 def test_getrange_rejects(answer, hint):
     fails("07.getrange", answer, hint)

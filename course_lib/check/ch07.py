@@ -96,7 +96,7 @@ def _feed_all(parser_class, pieces) -> list:
     return returned
 
 
-def _bad_input(parser_class, stream: bytes) -> None:
+def _bad_input(parser_class, stream: bytes, what: str) -> None:
     for name, pieces in [
         ("all at once", [stream]),
         ("one byte at a time", [stream[i : i + 1] for i in range(len(stream))]),
@@ -109,6 +109,9 @@ def _bad_input(parser_class, stream: bytes) -> None:
         expect(isinstance(error, ProtocolError),
                f"the broken stream {stream!r} raised {type(error).__name__}: {str(error)[:60]}; raise ProtocolError "
                "(imported in the setup cell) so the server can answer with an error and close")
+        said = str(error).removeprefix("ERR Protocol error: ")
+        expect(said.startswith(what), f"the broken stream {stream!r} raised ProtocolError({said[:40]!r}); Redis "
+                                      f"names this fault ProtocolError({what!r}), and a client sees that text")
 
 
 @exercise("07.parser", "An incremental RESP parser")
@@ -152,9 +155,14 @@ def check_parser(parser_class, *, rng, extra):
                             hint += " (a word may contain \\r\\n: count its length, never search for its end)"
                     raise CheckFailed(hint)
             cases += 1
-    for broken in [b"*1\r\n$x\r\nab\r\n", b"*2\r\n$3\r\nGET\r\n$-3\r\n", b"*z\r\n", b"*1\r\n:3\r\nabc\r\n",
-                   b"*1\r\n$ 3\r\nabc\r\n"]:
-        _bad_input(parser_class, broken)
+    for broken, what in [
+        (b"*1\r\n$x\r\nab\r\n", "invalid bulk length"),
+        (b"*2\r\n$3\r\nGET\r\n$-3\r\n", "invalid bulk length"),
+        (b"*z\r\n", "invalid multibulk length"),
+        (b"*1\r\n:3\r\nabc\r\n", "expected '$'"),
+        (b"*1\r\n$ 3\r\nabc\r\n", "invalid bulk length"),
+    ]:
+        _bad_input(parser_class, broken, what)
     return f"{cases} streams cut every way, and broken streams refused"
 
 
@@ -210,7 +218,8 @@ def _run_script(store_class, steps) -> None:
 
 def _why(words, got, want) -> str:
     name = words[0].upper()
-    if got[0] == "ok" and want[0] == "ok" and want[1] is None and got[1] is not None:
+    if got[0] == "ok" and want[0] == "ok" and ((want[1] is None and got[1] is not None)
+                                               or (name in (b"EXPIRE", b"PERSIST") and want[1] == 0 != got[1])):
         return " (the deadline has come: lookup() must treat the key as gone, even before its timer ran)"
     if name == b"PTTL" and got[0] == want[0] == "ok" and isinstance(want[1], int) and want[1] >= 0:
         return " (PTTL is the milliseconds left, rounded)"
@@ -251,6 +260,18 @@ def check_expiry(store_class, *, rng, extra):
             ("tick", 9.0),
             ("run", [b"GET", b"a"]),
         ],
+        [
+            ("run", [b"SET", b"a", b"1", b"EX", b"1"]),
+            ("peek", 1.0),
+            ("run", [b"EXPIRE", b"a", b"5"]),
+            ("run", [b"GET", b"a"]),
+        ],
+        [
+            ("run", [b"SET", b"a", b"1", b"EX", b"0"]),
+            ("run", [b"SET", b"a", b"1", b"PX", b"-5"]),
+            ("run", [b"GET", b"a"]),
+        ],
+        [("peek", 0.1), ("run", [b"SET", b"a", b"1", b"PX", b"700"]), ("peek", 0.5), ("run", [b"PTTL", b"a"])],
     ]
     scripts = fixed + [expiry_model.script(rng, rng.randint(5, 40)) for _ in range(60 if extra else 25)]
     for steps in scripts:
@@ -318,7 +339,8 @@ def _endings(server) -> None:
 def _backpressure(server) -> None:
     found = kv_clients.pressure(server)
     expect("error" not in found, found.get("error", ""))
-    expect(found["ping"], "while one client read nothing, another client's PING got no answer")
+    expect(found["ping"], "while one client read nothing, another client's PING got no answer: did a blocking call "
+                          "(sendall, a blocking socket) hold up the loop? Write only with transport.write")
     limit = HIGH_WATER + found["reply"] + 16_384
     expect(found["held"] <= limit,
            f"a client asked for {found['count']} replies of {found['reply']:,} bytes and read none: your server held "
@@ -413,6 +435,9 @@ def check_getrange(getrange, *, rng, extra):
     for (key, start, end), want in zip(cases, stored):
         args = [b"GETRANGE", key, start, end]
         outcome = run_in_thread(_ask, getrange, c, args, timeout=5.0)
+        expect(not isinstance(outcome.error, ValueError),
+               f"getrange(c, {args!r}) raised ValueError ({str(outcome.error)[:50]}): read the numbers with "
+               "integer(...), which raises Redis's own 'not an integer' error")
         got = outcome.result(f"getrange(c, {args!r}) did not return within 5 s")
         if got != want:
             value = c.db.lookup(key)
@@ -422,7 +447,7 @@ def check_getrange(getrange, *, rng, extra):
             if got.startswith(b"+"):
                 hint += " (return bytes, not str: a str is sent as a simple string)"
             elif want == b"$0\r\n\r\n" and got == b"$-1\r\n":
-                hint += " (GETRANGE answers a missing key with an empty string, not null)"
+                hint += " (GETRANGE answers an empty range, or a missing key, with an empty string, not null)"
             elif want.startswith(b"-ERR value") and got.startswith(b"-WRONGTYPE"):
                 hint += " (read the two numbers before the value: their error comes first)"
             raise CheckFailed(hint)

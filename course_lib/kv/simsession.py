@@ -19,7 +19,8 @@ simulated. The scenarios (``SCENARIOS``):
 ``step()`` is one step of the loop, told in words: what the loop did, then what the
 server and the client made of it. ``snapshot()`` shows the client (sent, replies),
 the wire, the server's connection (parser, queued commands, output buffer, reading
-or paused) and the keyspace. ``trace`` records the output buffer's size over time.
+or paused) and the keyspace. ``trace`` records the output buffer's size over time
+(after each step, and at each resume_writing, the low point that the same step refills).
 
 What it is not: TCP (see ``course_lib.simnet``), or a second implementation of the
 server: everything on the server side is the code of ``course_lib.kv``.
@@ -88,7 +89,7 @@ def _reply_text(value) -> str:
 class _Watch(KVProtocol):
     """The server's protocol, unchanged, with a note of each event for the session's story."""
 
-    __slots__ = ("notes",)
+    __slots__ = ("notes", "trace")
 
     def say(self, text: str, at: int | None = None) -> None:
         """Add a line to the story of this step (at position ``at``: before what came since)."""
@@ -119,6 +120,7 @@ class _Watch(KVProtocol):
                  f"{HIGH_WATER:,}: stop running commands and stop reading this client")
 
     def resume_writing(self):
+        self.trace.append((self.transport.loop.time(), self.transport.get_write_buffer_size()))  # the low point
         self.say(f"server: output buffer drained to {self.transport.get_write_buffer_size():,} bytes "
                  f"<= {LOW_WATER:,}: run the waiting commands, read again")
         super().resume_writing()
@@ -185,7 +187,7 @@ class SimSession:
         conn, _ = self.listener.accept()
         conn.fileno = lambda: conn  # the simulated loop waits on the socket object itself: it is its own "fd"
         self.protocol = _Watch(self.state)
-        self.protocol.notes = self.notes
+        self.protocol.notes, self.protocol.trace = self.notes, self.trace
         self.transport = _WatchedTransport(self.loop, conn, self.protocol)
         self.loop.add_reader(conn, self.transport._on_readable)
         self.protocol.connection_made(self.transport)
