@@ -1,10 +1,12 @@
-"""benchmarks/kv.py still runs and prints its table (tiny run; no time is asserted)."""
+"""benchmarks/kv.py and kv_instructions.py still run and print their tables (tiny runs; no time is asserted)."""
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from kv_reference import need
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,3 +31,23 @@ def test_kv_benchmark_refuses_bad_arguments():
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "kv.py"), "--clients", "0"],
                             capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode != 0 and "--clients must be >= 1" in result.stderr
+
+
+def test_kv_instructions_counts_a_tiny_run():
+    """benchmarks/kv_instructions.py prints instructions per request (valgrind is optional: skipped without)."""
+    need("redis-benchmark")
+    if shutil.which("valgrind") is None:
+        pytest.skip("valgrind is not installed (Debian: apt install valgrind)")
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "kv_instructions.py"), "--requests", "200",
+                             "--models", "reactor"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert re.search(r"^  reactor\s+[\d,]+\s+\(its loop and transport: +-?[\d,]+\)", result.stdout, re.MULTILINE), \
+        result.stdout
+    assert re.search(r"^  protocol\s+[\d,]+\s", result.stdout, re.MULTILINE), result.stdout
+
+
+def test_kv_instructions_refuses_bad_arguments():
+    for bad, message in ((["--requests", "0"], "--requests must be >= 1"), (["--models", "nginx"], "'nginx'")):
+        result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "kv_instructions.py"), *bad],
+                                capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert result.returncode != 0 and message in result.stderr, result.stderr
