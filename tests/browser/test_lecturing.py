@@ -82,7 +82,7 @@ def test_rise_presents_a_lecture(lab, browser, output_dir):
         _open_rise(page, lab, LECTURE)
         assert page.locator("#rise-custom-css").count() == 1, "RISE did not load notebooks/rise.css"
         _wait(lambda: page.evaluate(
-            "() => [...document.querySelectorAll('.reveal .jp-OutputArea-output')]"
+            "() => [...document.querySelectorAll('.reveal .jp-OutputArea')]"
             ".some((el) => getComputedStyle(el).maxHeight === '330px')"), 20, "rise.css to style the outputs")
         page.screenshot(path=str(output_dir / "rise-00_start_here.png"))
     finally:
