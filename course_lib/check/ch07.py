@@ -286,7 +286,12 @@ def _redis_py(server) -> None:
         import redis
     except ImportError:  # pragma: no cover - redis is in requirements.txt
         return
-    r = redis.Redis(*server.address, socket_timeout=5)
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    # No retries: redis-py 6+ retries a timed-out command three times, resending it, so a stalled
+    # handler would take a minute to fail instead of 5 s.
+    r = redis.Redis(*server.address, socket_timeout=5, retry=Retry(NoBackoff(), 0))
     try:
         try:
             said = [r.set("h:a", "1"), r.get("h:a"), r.incr("h:a"), r.delete("h:a"), r.ping()]
