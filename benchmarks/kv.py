@@ -33,7 +33,6 @@ import csv
 import io
 import math
 import os
-import re
 import shutil
 import socket
 import statistics
@@ -42,98 +41,18 @@ import sys
 import time
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+sys.path.insert(0, ROOT)
+from course_lib.kv.lab import ServerProcess, connected_clients, pin_process  # noqa: E402
+
 SERVER_CPU = CLIENT_CPU = None  # set by --pin: the server on one CPU, redis-benchmark on another
 
 
 # --- the servers, each in its own process ------------------------------------------------
-class ServerProcess:
-    """A server in a child process: ``model`` is a kvserver model or ``"redis-server"``."""
-
-    def __init__(self, model: str, backend: str = "default"):
-        self.model = model
-        if model == "redis-server":
-            self.port = _free_port()
-            command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                       "--appendonly", "no", "--databases", "1", "--maxclients", "20000", "--loglevel", "warning"]
-        else:
-            command = [
-                sys.executable,
-                "-m",
-                "course_lib.kvserver",
-                "--model",
-                model,
-                "--port",
-                "0",
-                "--backend",
-                backend,
-            ]
-        env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-        if model == "redis-server":
-            _wait_listening(self.port)
-        else:
-            line = self.process.stdout.readline()
-            found = re.search(r"listening on [\d.]+:(\d+)", line)
-            if not found:
-                self.stop()
-                raise RuntimeError(f"the {model} server did not start: {line!r}")
-            self.port = int(found.group(1))
-        pin(self.process.pid, SERVER_CPU)
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process so far (Linux: /proc)."""
-        with open(f"/proc/{self.process.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
-
-    def rss_bytes(self) -> int:
-        with open(f"/proc/{self.process.pid}/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()  # kvserver and redis-server both stop cleanly on SIGTERM
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process.stdout.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-
-def pin(pid: int, cpu: int | None) -> None:
-    """Keep every thread of process ``pid`` on one CPU (Linux), so runs do not depend on the scheduler."""
-    if cpu is None:
-        return
-    for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            os.sched_setaffinity(int(task), {cpu})
-        except OSError:
-            pass
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_listening(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port}")
+def start_server(model: str, backend: str = "default") -> ServerProcess:
+    """A kvserver model or ``"redis-server"`` in a child process (``course_lib.kv.lab``), on SERVER_CPU."""
+    server = ServerProcess(model, backend)
+    pin_process(server.pid, SERVER_CPU)
+    return server
 
 
 # --- the load -----------------------------------------------------------------------------
@@ -142,7 +61,7 @@ def redis_benchmark(port: int, args) -> dict:
     command = ["redis-benchmark", "-p", str(port), "-P", str(args.pipeline), "-c", str(args.clients),
                "-t", "set,get", "-n", str(args.requests), "--csv"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    pin(process.pid, CLIENT_CPU)
+    pin_process(process.pid, CLIENT_CPU)
     stdout, stderr = process.communicate(timeout=600)
     rows = [row for row in csv.DictReader(io.StringIO(stdout)) if row.get("test") in ("SET", "GET")]
     if process.returncode or len(rows) != 2:
@@ -160,19 +79,6 @@ def measure(server: ServerProcess, args) -> dict:
     seconds = sum(args.requests / r["rps"] for r in result.values())
     return {"rps": requests / seconds, "cpu_us": 1e6 * cpu / requests,
             "p50": max(r["p50"] for r in result.values()), "p99": max(r["p99"] for r in result.values())}
-
-
-def connected_clients(port: int) -> int:
-    """Ask the server (INFO clients) how many clients it holds, not counting this one."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(b"INFO clients\r\n")
-        data = b""
-        while not (found := re.search(rb"connected_clients:(\d+)\r\n", data)):
-            chunk = s.recv(65536)
-            if not chunk:
-                raise RuntimeError(f"the server on port {port} closed the connection: {data[-200:]!r}")
-            data += chunk
-    return int(found.group(1)) - 1
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -238,7 +144,7 @@ def run_rounds(servers, args):
     for r in range(args.rounds):
         rounds.append({})
         for name in servers[:: -1 if r % 2 else 1]:
-            with ServerProcess(name, args.backend) as server:
+            with start_server(name, args.backend) as server:
                 result = rounds[-1][name] = measure(server, args)
             print(
                 f"  round {r + 1}: {name:<13} {result['rps']:>10,.0f} requests/s "
@@ -283,7 +189,7 @@ def idle_run(args, models) -> None:
     """Resident memory per idle connection on each model; throughput kept with them on the reactor."""
     print(f"\n{args.idle:,} idle connections held on one server (resident memory grown, per connection):")
     for model in models:
-        with ServerProcess(model, args.backend) as server:
+        with start_server(model, args.backend) as server:
             keep = model == "reactor"  # the issue's goal: throughput kept with them
             before = [measure(server, args) for _ in range(args.rounds)] if keep else []
             rss = server.rss_bytes()
@@ -291,7 +197,7 @@ def idle_run(args, models) -> None:
                 for _ in range(args.idle):
                     held.enter_context(socket.create_connection(("127.0.0.1", server.port), timeout=10))
                 deadline = time.monotonic() + 60
-                while connected_clients(server.port) < args.idle and time.monotonic() < deadline:
+                while connected_clients(server.address) < args.idle and time.monotonic() < deadline:
                     time.sleep(0.2)
                 per_connection = (server.rss_bytes() - rss) / args.idle
                 after = [measure(server, args) for _ in range(args.rounds)] if keep else []

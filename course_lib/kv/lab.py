@@ -42,7 +42,8 @@ import time
 
 from course_lib import validate
 
-__all__ = ["ServerProcess", "load", "measure", "open_idle", "connected_clients", "open_fds", "load_tool", "cpus"]
+__all__ = ["ServerProcess", "load", "measure", "open_idle", "connected_clients", "open_fds", "load_tool", "cpus",
+           "pin_process"]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -60,7 +61,7 @@ def cpus() -> list:
     return list(range(os.cpu_count() or 1))
 
 
-def _pin(pid: int, cpu) -> None:
+def pin_process(pid: int, cpu) -> None:
     """Keep every thread of ``pid`` on ``cpu`` (Linux only; elsewhere nothing happens)."""
     if cpu is None or not hasattr(os, "sched_setaffinity"):
         return
@@ -107,7 +108,7 @@ class ServerProcess:
         self.address = ("127.0.0.1", self.port)
         self.pid = self.process.pid
         if pin and len(cpus()) >= 2:
-            _pin(self.pid, cpus()[-1])
+            pin_process(self.pid, cpus()[-1])
 
     def cpu_seconds(self):
         """User + system CPU seconds the server has used so far, or None where it cannot be read."""
@@ -205,7 +206,7 @@ def load(address, requests: int = 20_000, clients: int = 50, pipeline: int = 16,
                else [sys.executable, "-m", "course_lib.kv.loadgen"]) + options
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_child_env())
     if pin and len(cpus()) >= 2:
-        _pin(process.pid, cpus()[0])
+        pin_process(process.pid, cpus()[0])
     try:
         stdout, stderr = process.communicate(timeout=300)
     except subprocess.TimeoutExpired:
