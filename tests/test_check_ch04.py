@@ -7,31 +7,17 @@ import heapq
 import random
 
 import pytest
+from checking import fails, passes
 from notebook_code import cells, definitions, find
 
 from course_lib import virtualclock
-from course_lib.check import CheckFailed, ch04, check, programs
+from course_lib.check import ch04, programs
 from course_lib.loop import Loop
 
 SOLUTION, EXERCISE = "solutions/04_event_loop_callbacks", "exercises/04_event_loop_callbacks"
 ANSWERS = ("setup", "ready_loop", "timers_answer", "predict_answer", "client_answer", "chunks_measure", "chunks_answer")
 SOL = definitions(SOLUTION, *ANSWERS)       # the notebook's given code and its answers
 BLANK = definitions(EXERCISE, *ANSWERS)     # the same cells as the student gets them
-
-
-def fails(exercise_id, obj, *hint_words):
-    with pytest.raises(CheckFailed) as info:
-        check(exercise_id, obj)
-    message = str(info.value)
-    assert "\n" not in message and len(message) < 300, message
-    for word in hint_words:
-        assert word in message, message
-    return message
-
-
-def passes(exercise_id, obj, capsys):
-    check(exercise_id, obj)
-    assert capsys.readouterr().out.startswith(f"✔ {exercise_id} passed")
 
 
 # ---------------------------------------------------------------- 04.timers

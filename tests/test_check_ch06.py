@@ -11,9 +11,9 @@ import threading
 import time
 
 import pytest
+from checking import fails, passes
 from notebook_code import definitions
 
-from course_lib.check import CheckFailed, check
 from course_lib.check import cancelprograms as cancel
 from course_lib.check import coroprograms as cp
 
@@ -22,21 +22,6 @@ ANSWERS = ("setup", "step_answer", "yield_once", "sleep_answer", "client_answer"
            "unblock_answer", "timeout_answer")
 SOL = definitions(SOLUTION, *ANSWERS)
 BLANK = definitions(EXERCISE, *ANSWERS)
-
-
-def fails(exercise_id, obj, *hint_words):
-    with pytest.raises(CheckFailed) as info:
-        check(exercise_id, obj)
-    message = str(info.value)
-    assert "\n" not in message and len(message) < 300, message
-    for word in hint_words:
-        assert word in message, message
-    return message
-
-
-def passes(exercise_id, obj, capsys):
-    check(exercise_id, obj)
-    assert capsys.readouterr().out.startswith(f"✔ {exercise_id} passed")
 
 
 # ---------------------------------------------------------------- 06.step
