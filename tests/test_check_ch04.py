@@ -115,8 +115,16 @@ def test_predict(capsys):
     fails("04.predict", lambda: ["A", "B", "C", "D", "G", "F", "E"], "position 5", "clock moves on")
     fails("04.predict", lambda: ["A", "B", "C", "D", "F", "E", "G"], "position 6", "same deadline")
     fails("04.predict", lambda: ["A", "B"], "exactly once")
-    fails("04.predict", lambda: "ABCDFGE", "list of names")
+    fails("04.predict", lambda: None, "list of names", "got None")
     fails("04.predict", BLANK.predicted_order, "not written yet")
+
+
+def test_predict_names_a_string_answer_and_shows_a_list():
+    """The order written as one string, with or without spaces: the hint says it got a str and what
+    a list looks like, but not the order."""
+    for wrong in ("A B C D F G E", "ABCDFGE"):
+        message = fails("04.predict", lambda wrong=wrong: wrong, "returned a str", repr(wrong), '["A", "B", ...]')
+        assert '"C"' not in message, message
 
 
 def test_predict_program_is_the_same_on_plain_asyncio_and_the_course_loop():

@@ -346,6 +346,23 @@ class IgnoresEOF(SOL.Handler):
         return True
 
 
+class AlwaysHighWater(SOL.Handler):
+    """Asks for HIGH_WATER bytes of replies on every write, whatever is already buffered."""
+
+    def serve(self):
+        client, transport = self.client, self.transport
+        while client.waiting and not self.paused and not transport.is_closing():
+            transport.write(client.run(SOL.HIGH_WATER))
+        if transport.is_closing():
+            return
+        if client.closing or (self.eof and not client.waiting):
+            transport.close()
+        elif client.waiting:
+            transport.pause_reading()
+        else:
+            transport.resume_reading()
+
+
 class CourseHandler(KVProtocol):
     """The course's own protocol class, handed in as the answer."""
 
@@ -374,6 +391,27 @@ def test_handler_passes():
     check("07.handler", SOL.Handler)
 
 
+class OneReplyPerWrite(SOL.Handler):
+    """A valid alternative: one reply per write, while the buffer is below HIGH_WATER."""
+
+    def serve(self):
+        client, transport = self.client, self.transport
+        while client.waiting and transport.get_write_buffer_size() < SOL.HIGH_WATER and not transport.is_closing():
+            transport.write(client.run(1))
+        if transport.is_closing():
+            return
+        if client.closing or (self.eof and not client.waiting):
+            transport.close()
+        elif client.waiting:
+            transport.pause_reading()
+        else:
+            transport.resume_reading()
+
+
+def test_handler_passes_one_reply_per_write():
+    check("07.handler", OneReplyPerWrite)
+
+
 def test_handler_blank_is_not_written():
     fails("07.handler", BLANK.Handler, "not written yet")
 
@@ -382,6 +420,7 @@ def test_handler_blank_is_not_written():
     (NoBackpressure, "stop running commands"),
     (NeverResumes, "after resume_writing"),
     (KeepsReading, "pause_reading"),
+    (AlwaysHighWater, r"HIGH_WATER - transport\.get_write_buffer_size\(\) = [0-9,]+: pass that room to client\.run"),
     (OneCommandPerRead, "pipelining|answer them all"),
     (IgnoresClosing, "QUIT"),
     (IgnoresEOF, "eof_received"),

@@ -141,6 +141,12 @@ def _predict_hint(early: str, due: str) -> str:
     return "a callback queued by a running callback waits for the next iteration"
 
 
+def _one_string_hint(answer: str) -> str:
+    """A prediction written as one string ("A B C" or "ABC") instead of a list of names."""
+    return (f"predicted_order() returned a str, {answer[:40]!r}, not a list: return one name per callback, "
+            'in the order you predict, as a list like ["A", "B", ...]')
+
+
 _LOOP_METHODS = ("call_soon", "call_later", "call_at", "run_once", "run_until_complete", "run_forever")
 
 
@@ -150,9 +156,11 @@ def check_predict(predicted_order, *, rng, extra):
     with Refuse(course_loop, virtualclock, asyncio, programs, names=_LOOP_METHODS,
                 hint="predict the order on paper: predicted_order must not run the program on a loop"):
         answer = predicted_order()
+    if isinstance(answer, str):
+        raise CheckFailed(_one_string_hint(answer))
     expect(
         isinstance(answer, (list, tuple)) and all(isinstance(x, str) for x in answer),
-        f"predicted_order() should return a list of names like ['A', 'B', ...], got {answer!r}",
+        f'predicted_order() should return a list of names like ["A", "B", ...], got {answer!r}',
     )
     answer = [x.strip().upper() for x in answer]
     want = [label for label, _ in virtualclock.record(predict_program).events]

@@ -4,8 +4,8 @@ What it is: the pieces the check of ``07.handler`` is made of, so that the check
 reads as a list of scenarios:
 
 - ``HandlerServer(handler_class)``: a student's ``Handler`` on the course reactor (a real
-  ``Loop``, ``course_lib.reactor.Server`` with the ``FlowTransport`` of
-  ``course_lib.kv.protocol``, one ``ServerState``), its loop in a background thread;
+  ``Loop``, ``course_lib.reactor.Server`` with ``MeasuredTransport``: the ``FlowTransport`` of
+  ``course_lib.kv.protocol`` on a slow link, one ``ServerState``), its loop in a background thread;
   ``.address``, ``.state``, ``.server``; ``close()`` closes everything it can (a loop
   stuck in a student's endless loop is left to its daemon thread).
 - ``converse(address, pieces, want, ...)``: one raw connection that sends ``pieces`` (a
@@ -14,8 +14,10 @@ reads as a list of scenarios:
 - ``command_stream(rng, prefix, n)``: random commands as one byte string;
   ``reference(stream)``: the replies the course's own ``Client`` gives to it;
   ``cut(rng, data)``: the stream cut at random places, some between CR and LF.
-- ``pressure(address, ...)``: the never-reading client: it stores a large value and asks for
-  it many times in one go, waits, and reports what the server did meanwhile.
+- ``pressure(server, ...)``: the never-reading client: it stores a value and asks for it
+  many times in one go, waits, reports what the server did meanwhile, then reads it all.
+  The server's transports are ``MeasuredTransport``s: each remembers its fullest moment
+  (``peak``), so a check can tell how far past ``HIGH_WATER`` a handler let its buffer grow.
 
 What it is not: a check (``course_lib.check.ch07`` decides what passes), or a load test.
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 import socket
 import struct
 import time
+from typing import NamedTuple
 
 from course_lib.kv.client import Client, ServerState
 from course_lib.kv.db import Database
@@ -33,7 +36,52 @@ from course_lib.loop import Loop
 from course_lib.reactor import LoopThread, Server
 from course_lib.resp import encode
 
-__all__ = ["HandlerServer", "converse", "command_stream", "reference", "cut", "pressure", "reset"]
+__all__ = ["HandlerServer", "MeasuredTransport", "Peak", "converse", "command_stream", "reference", "cut",
+           "pressure", "reset"]
+
+
+class Peak(NamedTuple):
+    """A transport's fullest moment: the write that left the most bytes in its buffer."""
+
+    held: int = 0  # bytes in the buffer after that write
+    before: int = 0  # bytes already in it before
+    wrote: int = 0  # bytes that write brought
+    paused: bool = False  # was writing paused (pause_writing called, resume_writing not yet)?
+
+
+SLICE = 8192  # the most a MeasuredTransport's socket takes in one send
+
+
+class _SlowLink:
+    """A connected socket whose ``send`` takes at most ``SLICE`` bytes; everything else is the socket's."""
+
+    def __init__(self, sock: socket.socket):
+        self._sock = sock
+
+    def send(self, data, *flags) -> int:
+        return self._sock.send(memoryview(data)[:SLICE], *flags)
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+class MeasuredTransport(FlowTransport):
+    """``FlowTransport`` on a slow link that remembers its ``peak``.
+
+    The link takes at most ``SLICE`` bytes per send, as a busy network may: the buffer then
+    drains in steps, so ``resume_writing`` always comes with some bytes still buffered, and a
+    handler that ignores them overfills the buffer every time, not only on unlucky runs."""
+
+    peak = Peak()
+
+    def __init__(self, loop, sock, protocol, server=None):
+        super().__init__(loop, _SlowLink(sock), protocol, server)
+
+    def write(self, data) -> None:
+        before, paused = len(self.buffer), self.writing_paused
+        super().write(data)
+        if len(self.buffer) > self.peak.held:
+            self.peak = Peak(len(self.buffer), before, len(data), paused)
 
 
 class HandlerServer:
@@ -43,7 +91,7 @@ class HandlerServer:
         self.loop = Loop(poller="default")
         self.state = ServerState(Database(self.loop.time, self.loop.call_at), "reactor")
         try:
-            self.server = Server(self.loop, lambda: handler_class(self.state), transport_class=FlowTransport)
+            self.server = Server(self.loop, lambda: handler_class(self.state), transport_class=MeasuredTransport)
         except BaseException:
             self.loop.close()
             raise
@@ -139,7 +187,7 @@ def cut(rng, data: bytes) -> list:
     return [data[a:b] for a, b in zip(edges, edges[1:]) if b > a]
 
 
-def pressure(server: HandlerServer, value_size: int = 50_000, count: int = 600, wait: float = 0.5) -> dict:
+def pressure(server: HandlerServer, value_size: int = 16_000, count: int = 1875, wait: float = 0.5) -> dict:
     """The never-reading client; see the module docstring. Reads everything at the end."""
     from course_lib.kv.faults import ping
 
@@ -154,9 +202,8 @@ def pressure(server: HandlerServer, value_size: int = 50_000, count: int = 600, 
         rude.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         rude.sendall(encode([b"GET", b"pressure:big"]) * count)
         time.sleep(wait)
-        fullest = max(server.transports(), key=lambda t: len(t.buffer), default=None)  # the rude client's
+        fullest = max(server.transports(), key=lambda t: (len(t.buffer), t.peak.held), default=None)  # the rude one
         found = {"ran": server.state.commands - ran_before, "count": count, "reply": len(reply),
-                 "held": len(fullest.buffer) if fullest else 0,
                  "reading": getattr(fullest, "reading", True) if fullest else True,
                  "ping": ping(server.address, timeout=5)}
         expected, got = reply * count, bytearray()
@@ -173,6 +220,7 @@ def pressure(server: HandlerServer, value_size: int = 50_000, count: int = 600, 
         found["received"] = len(got)
         found["expected"] = len(expected)
         found["in_order"] = got == expected[:len(got)]
+        found["peak"] = fullest.peak if fullest else Peak()
         return found
     finally:
         reset(rude)
