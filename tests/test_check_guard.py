@@ -57,3 +57,23 @@ def test_other_code_runs_and_the_hooks_are_restored():
     assert total == 45 and guard.seen is None
     assert (sys.getprofile(), threading.getprofile()) == before
     assert models.run_sequential(TASKS).makespan == 1  # the models work as before
+
+
+def test_own_work_refuses_the_course_class_extended_or_held():
+    from course_lib.check.guard import own_work
+
+    class Mine:
+        pass
+
+    class Extends(Task):
+        pass
+
+    class Holds:
+        def __init__(self):
+            self.inner = Task("A", [cpu(1)])
+
+    own_work(Mine, Task, "the task", "course_lib.workload.Task")
+    own_work(Mine(), Task, "the task", "course_lib.workload.Task")
+    for answer in (Task, Extends, Extends("B", [cpu(1)]), Holds()):
+        with pytest.raises(CheckFailed, match="write the task yourself: don't reuse course_lib.workload.Task"):
+            own_work(answer, Task, "the task", "course_lib.workload.Task")

@@ -16,6 +16,10 @@ threads started meanwhile) looks at every Python function called and notes one t
 On leaving the block, the check fails with ``hint`` if anything was noted. The student's
 code is not interrupted: it runs to its end, and the check then answers with the hint.
 
+For an exercise that asks for a class, ``own_work(answer, course_class, what, where)`` is the
+plainer test: it fails if the answer is, extends or holds an instance of the course's own
+``course_class`` (chapter 07's parser, keyspace and handler).
+
 What it is not: a sandbox. Code the student pasted from the course's modules into a cell
 has a file of its own, a subprocess is not watched, and a program can turn the hook off.
 It catches the natural shortcuts, so the hint can teach.
@@ -28,9 +32,9 @@ import sys
 import threading
 import types
 
-from course_lib.check import CheckFailed
+from course_lib.check import CheckFailed, expect
 
-__all__ = ["Refuse"]
+__all__ = ["Refuse", "own_work"]
 
 
 def _where(module: types.ModuleType) -> str:
@@ -82,3 +86,11 @@ class Refuse:
         if self.seen is not None:
             raise CheckFailed(self.hint) from None
         return False
+
+
+def own_work(cls_or_obj, course_class, what: str, where: str) -> None:
+    """Fail if the answer is, extends or holds the course's own ``course_class``: the exercise asks for it."""
+    cls = cls_or_obj if isinstance(cls_or_obj, type) else type(cls_or_obj)
+    held = [] if isinstance(cls_or_obj, type) else list(getattr(cls_or_obj, "__dict__", {}).values())
+    expect(not (issubclass(cls, course_class) or any(isinstance(v, course_class) for v in held)),
+           f"this exercise asks you to write {what} yourself: don't reuse {where}")
