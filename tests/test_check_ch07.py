@@ -506,9 +506,9 @@ def test_getrange_rejects(answer, hint):
 
 def test_getrange_stored_replies_without_a_live_server(monkeypatch):
     """Where no redis-server 7.0 is installed the stored replies decide, and they still reject."""
-    import course_lib.check.ch07 as ch07
+    import course_lib.check.ch07_protocol as ch07_protocol
 
-    monkeypatch.setattr(ch07, "_live_server", lambda: None)
+    monkeypatch.setattr(ch07_protocol, "_live_server", lambda: None)
     check("07.getrange", SOL.getrange)
     fails("07.getrange", getrange_python_slice, "redis-server replies")
     assert len(getrange_cases.CASES) == len(getrange_cases.case_list()) > 400

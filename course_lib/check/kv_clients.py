@@ -19,7 +19,7 @@ reads as a list of scenarios:
   The server's transports are ``MeasuredTransport``s: each remembers its fullest moment
   (``peak``), so a check can tell how far past ``HIGH_WATER`` a handler let its buffer grow.
 
-What it is not: a check (``course_lib.check.ch07`` decides what passes), or a load test.
+What it is not: a check (``course_lib.check.ch07_server`` decides what passes), or a load test.
 """
 
 from __future__ import annotations
