@@ -17,7 +17,7 @@ the student's function and logged as ``[(event, time), ...]`` (``coroprograms`` 
 Times are quarters of a second, never two events of different tasks at one moment where that would
 make the order ambiguous (asyncio 3.11 and 3.12 differ there).
 
-What it is not: a check. ``course_lib.check.ch06`` decides what a difference means.
+What it is not: a check. ``course_lib.check.ch06_tasks`` decides what a difference means.
 """
 
 from __future__ import annotations

@@ -25,7 +25,14 @@ then drops the actions whose task is gone, so every shrunk plan is a program tha
 differs from asyncio's, naming the program, both events and a hint; ``compare_in_time`` does
 the same where the events of one moment may come in any order.
 
-What it is not: a check. ``course_lib.check.ch06`` decides which difference gets which hint.
+How a check runs the student's program: ``run_student(run, *args, what=...)`` calls ``run`` in a
+helper thread and raises ``Hung`` (a ``CheckFailed``) when it has not finished within 5 s;
+``shrunk(one_case, case, ...)`` is ``shrink.smallest_failure`` that never retries a ``Hung``
+(each try would wait as long); ``escaped(loop)`` says in a few words which exception a callback
+let escape into the loop.
+
+What it is not: a check. ``course_lib.check.ch06`` (its parts ``ch06_tasks`` and ``ch06_sockets``)
+decides which difference gets which hint.
 """
 
 from __future__ import annotations
@@ -34,11 +41,13 @@ import asyncio
 
 from course_lib import virtualclock
 from course_lib.check import CheckFailed
+from course_lib.check.shrink import smallest_failure
+from course_lib.check.timeout import run_in_thread
 from course_lib.loop import Loop
 
 __all__ = ["quiet_loop", "random_plan", "tidy", "simpler_task", "describe", "run", "run_on_asyncio",
            "first_difference", "show", "close", "short",
-           "compare", "compare_in_time"]
+           "compare", "compare_in_time", "Hung", "run_student", "shrunk", "escaped"]
 
 DELAYS = (0.25, 0.5, 0.5, 1.0, 1.0, 1.5)
 
@@ -239,3 +248,26 @@ def run_on_asyncio(plan) -> list:
         return _program(plan, asyncio.sleep, loop.create_task, note)()
 
     return virtualclock.record(program, fifo_ties=True).events
+
+
+# --- running the student's program for a check
+class Hung(CheckFailed):
+    """The student's code did not finish in time (never shrunk: each try would wait as long)."""
+
+
+def run_student(run, *args, what: str):
+    outcome = run_in_thread(run, *args, timeout=5, name="coroutines")
+    if not outcome.finished:
+        raise Hung(f"{what} did not finish within 5 s: is there a `while` loop that never gives the loop back?")
+    return outcome.result("")
+
+
+def shrunk(one_case, case, **options) -> None:
+    """``one_case(case)``; if it fails, fail with the smallest failing version of ``case`` found."""
+    smallest_failure(one_case, case, at_once=(Hung,), budget=60, **options)
+
+
+def escaped(loop) -> str:
+    """The first exception a callback let escape into the loop, in a few words."""
+    step = loop.errors[0]
+    return f"{type(step.error).__name__}: {short(str(step.error), 60)} escaped from {step.handle.label}"

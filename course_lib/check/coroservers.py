@@ -1,6 +1,6 @@
 """Clients and servers for chapter 06's checks: the student's coroutine on a network.
 
-What it is: two harnesses, each run by ``course_lib.check.ch06`` in a helper thread
+What it is: two harnesses, each run by ``course_lib.check.ch06_sockets`` in a helper thread
 (``run_in_thread``), so a stuck student coroutine cannot hang the check:
 
 - ``run_clients(fetch_all, seed, jobs, sockets)`` runs the student's client coroutine once per
@@ -12,7 +12,7 @@ What it is: two harnesses, each run by ``course_lib.check.ch06`` in a helper thr
   ``Loop(poller="default")``, a real clock, with a lookup that blocks, and keeps the loop's
   slow-callback report: every step that held the loop for ``FROZEN`` seconds or more.
 
-What it is not: a check. It reports what happened; ``ch06`` decides what that means.
+What it is not: a check. It reports what happened; ``ch06_sockets`` decides what that means.
 """
 
 from __future__ import annotations
