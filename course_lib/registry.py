@@ -11,7 +11,8 @@ chapter modules of ``course_lib.check`` fill it (``@exercise("04.timers", "...")
 
 The checks of chapter NN live in the module ``course_lib.check.chNN``, imported the first
 time one of its exercises is looked up, the way ``codecs.lookup("utf-8")`` imports
-``encodings.utf_8``. So the registry knows the chapter modules by name and imports none of
+``encodings.utf_8`` (a long chapter module imports its parts, ``chNN_<part>``, and so
+registers their checks too). So the registry knows the chapter modules by name and imports none of
 them (its one import from the course is ``validate``): whoever needs the list of exercises,
 ``progress`` included, can import it without making a circle with ``check``.
 A course outside this package adds its own checks by importing a module that uses

@@ -12,14 +12,16 @@ registry (``course_lib.registry``), calls its check function with the student's 
 
 Writing a check. The checks of chapter NN live in ``course_lib/check/chNN.py``, one
 function per exercise, named after it: the check of ``"04.timers"`` is ``check_timers``,
-registered with ``@exercise("04.timers", "Title")``. Nothing else in ``course_lib`` is
-called ``check_...``: argument checks are ``course_lib.validate``'s, and a check's helpers
-are private (``_name``). A check function receives the student's objects as positional
-arguments and two keyword arguments: ``rng`` (a seeded ``random.Random``, so a failing case
-can be reproduced) and ``extra`` (``True`` when the grader asks for the hidden extra
-cases). It fails with ``expect(condition, hint)`` or ``raise CheckFailed(hint)``, and may
-return a short summary string for the pass line. To call student code that might never
-return, use ``course_lib.check.timeout.run_in_thread``.
+registered with ``@exercise("04.timers", "Title")``; a long chapter keeps its checks in
+parts, ``chNN_<part>.py``, that ``chNN.py`` imports (``ch07_protocol``, ``ch07_server``).
+Nothing else in ``course_lib`` is called ``check_...``: argument checks are
+``course_lib.validate``'s, and a check's helpers are private (``_name``). A check
+function receives the student's objects as positional arguments and two keyword
+arguments: ``rng`` (a seeded ``random.Random``, so a failing case can be reproduced) and
+``extra`` (``True`` when the grader asks for the hidden extra cases). It fails with
+``expect(condition, hint)`` or ``raise CheckFailed(hint)``, and may return a short
+summary string for the pass line. To call student code that might never return, use
+``course_lib.check.timeout.run_in_thread``.
 
 What it is not: a comparison of printed text. Checks call the student's functions,
 feed them random inputs and test properties of what comes back.
