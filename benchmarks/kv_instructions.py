@@ -1,6 +1,6 @@
 """Instructions per request of the chapter 07 server, model by model: a measure a busy machine cannot disturb.
 
-    python benchmarks/kv_instructions.py [--requests 10000] [--models reactor,asyncio]
+    python benchmarks/kv_instructions.py [--requests 10000] [--models reactor,asyncio] [--idle 10000]
 
 Wall-clock requests per second (``benchmarks/kv.py``) move by 30 % from run to run on a
 machine shared with other programs. Instruction counts do not. Each model's server runs
@@ -10,6 +10,10 @@ number of requests and the counters are dumped; then again with three times as m
 The difference of the two counts, divided by the difference of the requests, is what
 one request costs the whole server process (loop, protocol, commands, interpreter),
 without the cost of opening and closing the 50 connections each run makes.
+
+With ``--idle N``, the same server then accepts N connections that send nothing, and
+the same two runs are counted again with them held: do idle connections make each
+request cost more (a poll that looks at every connection would)?
 
 Then the protocol alone: the same 16-command pipelines fed to ``KVProtocol`` with a
 transport that does nothing, no loop and no sockets, counted the same way. That part is
@@ -30,10 +34,12 @@ says so when they are missing; nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -64,10 +70,25 @@ def benchmark(port: int, requests: int) -> None:
                    check=True)
 
 
-def server_instructions(model: str, requests: int, folder: str) -> float:
-    """Instructions of the server process per request, under a fixed redis-benchmark load."""
+def server_instructions(model: str, requests: int, folder: str, idle: int = 0) -> tuple:
+    """Instructions of the server process per request, under a fixed redis-benchmark load:
+    (without idle connections, with ``idle`` of them held), the second None if ``idle`` is 0."""
     out = os.path.join(folder, f"{model}.out")
     server = callgrind([sys.executable, "-m", "course_lib.kvserver", "--model", model, "--port", "0"], out)
+    dumps = 0
+
+    def measure(n: int) -> int:  # counters zeroed, the load, counters dumped: the instructions it took
+        nonlocal dumps
+        subprocess.run(["callgrind_control", "--zero", str(server.pid)], capture_output=True, check=True)
+        benchmark(port, n)
+        subprocess.run(["callgrind_control", "--dump", str(server.pid)], capture_output=True, check=True)
+        dumps += 1
+        return instructions(f"{out}.{dumps}")
+
+    def per_request() -> float:
+        # Both runs open 2 x 50 connections; their difference is 2 * 2 * requests requests and no connection.
+        return (measure(3 * requests) - measure(requests)) / (4 * requests)
+
     try:
         for line in server.stdout:  # valgrind's banner first, then the server's own line
             found = re.search(r"listening on [\d.]+:(\d+)", line)
@@ -77,16 +98,30 @@ def server_instructions(model: str, requests: int, folder: str) -> float:
             raise RuntimeError(f"the {model} server did not start")
         port = int(found.group(1))
         benchmark(port, 200)  # warm up: imports, first connections, caches
-        for n in (requests, 3 * requests):  # each run: counters zeroed, the load, counters dumped
-            subprocess.run(["callgrind_control", "--zero", str(server.pid)], capture_output=True, check=True)
-            benchmark(port, n)
-            subprocess.run(["callgrind_control", "--dump", str(server.pid)], capture_output=True, check=True)
+        plain = per_request()
+        held = None
+        if idle:
+            with contextlib.ExitStack() as stack:  # the idle connections, closed on the way out
+                for _ in range(idle):
+                    stack.enter_context(socket.create_connection(("127.0.0.1", port), timeout=60))
+                wait_until_held(port, idle)
+                held = per_request()
         time.sleep(0.5)
     finally:
         server.terminate()
         server.communicate(timeout=120)
-    # Both runs open 2 x 50 connections; their difference is 2 * 2 * requests requests and no connection.
-    return (instructions(f"{out}.2") - instructions(f"{out}.1")) / (4 * requests)
+    return plain, held
+
+
+def wait_until_held(port: int, idle: int) -> None:
+    """Until the server (slow under valgrind) has accepted every idle connection."""
+    from course_lib.kv.lab import connected_clients
+
+    deadline = time.monotonic() + 600
+    while connected_clients(("127.0.0.1", port)) < idle:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the server did not accept {idle:,} connections in 10 minutes")
+        time.sleep(1)
 
 
 PROTOCOL_ALONE = """
@@ -134,9 +169,13 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=10_000, help="per command (SET, then GET)")
     parser.add_argument("--models", default="reactor,asyncio")
+    parser.add_argument("--idle", type=int, default=0,
+                        help="also measure with this many idle connections held (10000: the chapter's goal)")
     args = parser.parse_args(argv)
     if args.requests < 1:
         parser.error("--requests must be >= 1")
+    if args.idle < 0:
+        parser.error("--idle must be >= 0")
     unknown = sorted(set(args.models.split(",")) - {"reactor", "asyncio", "threads", "coroutines"})
     if unknown:
         parser.error(f"--models: unknown model {unknown[0]!r} (choose from reactor, asyncio, threads, coroutines)")
@@ -144,10 +183,18 @@ def main(argv=None) -> None:
     if missing:
         print(f"skipped: {', '.join(missing)} not installed (Debian: apt install valgrind redis-tools)")
         return
+    if args.idle:
+        import resource  # Unix only, like valgrind
+
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the server inherits it
+        args.idle = min(args.idle, max(0, hard - 1000))
     random.seed(1)
     with tempfile.TemporaryDirectory() as folder:
-        per_request = {model: server_instructions(model, args.requests, folder) for model in args.models.split(",")}
+        counts = {model: server_instructions(model, args.requests, folder, args.idle)
+                  for model in args.models.split(",")}
         alone = protocol_instructions(args.requests, folder)
+    per_request = {model: plain for model, (plain, _) in counts.items()}
     print(f"redis-benchmark -P 16 -c 50 -t set,get -n {args.requests:,}; user-space instructions per request:")
     for model, count in per_request.items():
         print(f"  {model:12} {count:8,.0f}   (its loop and transport: {count - alone:6,.0f})")
@@ -155,6 +202,10 @@ def main(argv=None) -> None:
     if "reactor" in per_request and "asyncio" in per_request:
         print(f"reactor / asyncio: {per_request['asyncio'] / per_request['reactor']:.2f}x fewer instructions; "
               f"ceiling with a loop that costs nothing: {per_request['asyncio'] / alone:.2f}x")
+    for model, (plain, held) in counts.items():
+        if held is not None:
+            print(f"{model} with {args.idle:,} idle connections held: {held:,.0f} instructions per request; "
+                  f"throughput kept (instructions without / with them): {plain / held:.2f}x")
 
 
 if __name__ == "__main__":

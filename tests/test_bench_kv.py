@@ -39,15 +39,20 @@ def test_kv_instructions_counts_a_tiny_run():
     if shutil.which("valgrind") is None:
         pytest.skip("valgrind is not installed (Debian: apt install valgrind)")
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "kv_instructions.py"), "--requests", "200",
-                             "--models", "reactor"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+                             "--models", "reactor", "--idle", "20"],
+                            capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-2000:]
     assert re.search(r"^  reactor\s+[\d,]+\s+\(its loop and transport: +-?[\d,]+\)", result.stdout, re.MULTILINE), \
         result.stdout
     assert re.search(r"^  protocol\s+[\d,]+\s", result.stdout, re.MULTILINE), result.stdout
+    assert re.search(r"^reactor with 20 idle connections held: [\d,]+ instructions per request; "
+                     r"throughput kept \(instructions without / with them\): \d+\.\d\dx", result.stdout,
+                     re.MULTILINE), result.stdout
 
 
 def test_kv_instructions_refuses_bad_arguments():
-    for bad, message in ((["--requests", "0"], "--requests must be >= 1"), (["--models", "nginx"], "'nginx'")):
+    for bad, message in ((["--requests", "0"], "--requests must be >= 1"), (["--models", "nginx"], "'nginx'"),
+                         (["--idle", "-1"], "--idle must be >= 0")):
         result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "kv_instructions.py"), *bad],
                                 capture_output=True, text=True, timeout=60, cwd=ROOT)
         assert result.returncode != 0 and message in result.stderr, result.stderr
