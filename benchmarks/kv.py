@@ -19,7 +19,8 @@ Then ``--idle`` connections are opened to a fresh server of each ``--idle-models
 held while nothing is sent: its resident memory grows by about the cost of one
 connection per connection, printed in bytes. On the reactor, each round runs the same redis-benchmark
 without them and with them held, back to back: whether throughput holds up is the median
-of those ratios.
+of those ratios (``kv_instructions.py --idle`` measures the same in instructions, which
+other programs on the machine cannot disturb).
 
 What it is not: a test. Nothing here asserts a time; tests/test_bench_kv.py only
 checks that ``--tiny`` runs. Without redis-benchmark (Debian/Ubuntu:
@@ -221,6 +222,8 @@ def idle_run(args, models) -> None:
             cpu = _median([held["cpu_us"] / plain["cpu_us"] for plain, held in pairs if plain["cpu_us"]])
             print(f"throughput kept with them: {kept:.2f}x (median of the per-round ratios; goal >= 0.95x); "
                   f"CPU per request with them: {cpu:.2f}x")
+            print("  (wall clock: a machine shared with other programs moves it; "
+                  "benchmarks/kv_instructions.py --idle counts instructions instead)")
 
 
 if __name__ == "__main__":
