@@ -30,13 +30,11 @@ checks that ``--tiny`` runs. Without redis-benchmark (Debian/Ubuntu:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import io
 import math
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,7 +42,7 @@ import time
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
-from course_lib.kv.lab import ServerProcess, connected_clients, pin_process  # noqa: E402
+from course_lib.kv.lab import ServerProcess, connected_clients, open_idle, pin_process  # noqa: E402
 
 SERVER_CPU = CLIENT_CPU = None  # set by --pin: the server on one CPU, redis-benchmark on another
 
@@ -201,16 +199,16 @@ def idle_run(args, models) -> None:
             for _ in range(args.rounds if keep else 1):
                 before = measure(server, args) if keep else None
                 rss = server.rss_bytes()
-                with contextlib.ExitStack() as held:  # closes every idle socket on the way out
-                    for _ in range(args.idle):
-                        held.enter_context(socket.create_connection(("127.0.0.1", server.port), timeout=10))
-                    deadline = time.monotonic() + 60
-                    while connected_clients(server.address) < args.idle and time.monotonic() < deadline:
-                        time.sleep(0.2)
-                    grown.append((server.rss_bytes() - rss) / args.idle)
+                socks = open_idle(server.address, args.idle, accepted=lambda: connected_clients(server.address))
+                try:
+                    grown.append((server.rss_bytes() - rss) / len(socks))
                     if keep:
                         pairs.append((before, measure(server, args)))
-                while connected_clients(server.address) > 0 and time.monotonic() < deadline + 60:
+                finally:
+                    for sock in socks:
+                        sock.close()
+                deadline = time.monotonic() + 60
+                while connected_clients(server.address) > 0 and time.monotonic() < deadline:
                     time.sleep(0.2)  # wait until the server has let go of them before the next round
         print(f"{model:<13} resident memory per idle connection: {grown[0]:,.0f} bytes"
               " (first round: later ones reuse memory the earlier connections freed)")

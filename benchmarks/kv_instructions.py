@@ -34,12 +34,10 @@ says so when they are missing; nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,6 +45,7 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, ROOT)
+from course_lib.kv.lab import connected_clients, open_idle  # noqa: E402
 
 
 def instructions(path: str) -> int:
@@ -100,28 +99,19 @@ def server_instructions(model: str, requests: int, folder: str, idle: int = 0) -
         benchmark(port, 200)  # warm up: imports, first connections, caches
         plain = per_request()
         held = None
-        if idle:
-            with contextlib.ExitStack() as stack:  # the idle connections, closed on the way out
-                for _ in range(idle):
-                    stack.enter_context(socket.create_connection(("127.0.0.1", port), timeout=60))
-                wait_until_held(port, idle)
+        if idle:  # each batch waits until the server (slow under valgrind) has accepted it
+            address = ("127.0.0.1", port)
+            socks = open_idle(address, idle, timeout=600, accepted=lambda: connected_clients(address))
+            try:
                 held = per_request()
+            finally:
+                for sock in socks:
+                    sock.close()
         time.sleep(0.5)
     finally:
         server.terminate()
         server.communicate(timeout=120)
     return plain, held
-
-
-def wait_until_held(port: int, idle: int) -> None:
-    """Until the server (slow under valgrind) has accepted every idle connection."""
-    from course_lib.kv.lab import connected_clients
-
-    deadline = time.monotonic() + 600
-    while connected_clients(("127.0.0.1", port)) < idle:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the server did not accept {idle:,} connections in 10 minutes")
-        time.sleep(1)
 
 
 PROTOCOL_ALONE = """

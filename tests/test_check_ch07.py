@@ -346,6 +346,19 @@ class IgnoresEOF(SOL.Handler):
         return True
 
 
+def _close_or_pause(handler) -> None:
+    """The end of the solution's serve(), for the variants below that change only how they write."""
+    client, transport = handler.client, handler.transport
+    if transport.is_closing():
+        return
+    if client.closing or (handler.eof and not client.waiting):
+        transport.close()
+    elif client.waiting:
+        transport.pause_reading()
+    else:
+        transport.resume_reading()
+
+
 class AlwaysHighWater(SOL.Handler):
     """Asks for HIGH_WATER bytes of replies on every write, whatever is already buffered."""
 
@@ -353,14 +366,7 @@ class AlwaysHighWater(SOL.Handler):
         client, transport = self.client, self.transport
         while client.waiting and not self.paused and not transport.is_closing():
             transport.write(client.run(SOL.HIGH_WATER))
-        if transport.is_closing():
-            return
-        if client.closing or (self.eof and not client.waiting):
-            transport.close()
-        elif client.waiting:
-            transport.pause_reading()
-        else:
-            transport.resume_reading()
+        _close_or_pause(self)
 
 
 class CourseHandler(KVProtocol):
@@ -398,14 +404,7 @@ class OneReplyPerWrite(SOL.Handler):
         client, transport = self.client, self.transport
         while client.waiting and transport.get_write_buffer_size() < SOL.HIGH_WATER and not transport.is_closing():
             transport.write(client.run(1))
-        if transport.is_closing():
-            return
-        if client.closing or (self.eof and not client.waiting):
-            transport.close()
-        elif client.waiting:
-            transport.pause_reading()
-        else:
-            transport.resume_reading()
+        _close_or_pause(self)
 
 
 def test_handler_passes_one_reply_per_write():
